@@ -34,7 +34,12 @@ class Adjustment:
     source: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"amount": self.amount, "kind": self.kind, "reason": self.reason, "source": self.source}
+        return {
+            "amount": self.amount,
+            "kind": self.kind,
+            "reason": self.reason,
+            "source": self.source,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Adjustment:

@@ -281,15 +281,15 @@ def _kiosk(s: _Section, store_id: str) -> KioskConfig:
 def _rate(section: _Section, code: str, value: Any) -> Decimal:
     key = section.key(code)
     if isinstance(value, float):
-        raise ConfigError(key, "write the rate as a string (\"0.13\"), never a float")
+        raise ConfigError(key, 'write the rate as a string ("0.13"), never a float')
     if not isinstance(value, str):
-        raise ConfigError(key, f"must be a rate string like \"0.13\", got {value!r}")
+        raise ConfigError(key, f'must be a rate string like "0.13", got {value!r}')
     try:
         rate = Decimal(value)
     except InvalidOperation:
         raise ConfigError(key, f"{value!r} is not a rate") from None
     if not rate.is_finite() or not Decimal(0) <= rate < Decimal(1):
-        raise ConfigError(key, f"{value!r} must be a fraction from 0 to below 1 (\"0.13\")")
+        raise ConfigError(key, f'{value!r} must be a fraction from 0 to below 1 ("0.13")')
     return rate
 
 
@@ -345,9 +345,9 @@ def _layout(s: _Section) -> VariableMeasureLayout:
 
 def _barcodes(s: _Section) -> BarcodeConfig:
     d = BarcodeConfig()
-    layouts_raw = s.get("variable_measure", list, None)  # type: ignore[arg-type]
+    layouts_raw: list[Any] = s.get("variable_measure", list, [])
     layouts = d.variable_measure
-    if layouts_raw is not None:
+    if "variable_measure" in s.data:
         layouts = tuple(
             _layout(_Section(f"{s.key('variable_measure')}[{i}]", item))
             for i, item in enumerate(layouts_raw)
@@ -374,7 +374,9 @@ def _lane(s: _Section) -> LaneConfig:
         remove_line_needs_attendant=s.get(
             "remove_line_needs_attendant", bool, d.remove_line_needs_attendant
         ),
-        max_quantity_per_line=s.int_range("max_quantity_per_line", 1, 9999, d.max_quantity_per_line),
+        max_quantity_per_line=s.int_range(
+            "max_quantity_per_line", 1, 9999, d.max_quantity_per_line
+        ),
         age_check_once_per_sale=s.get("age_check_once_per_sale", bool, d.age_check_once_per_sale),
         idle_timeout_s=s.int_range("idle_timeout_s", 10, 3600, d.idle_timeout_s),
     )

@@ -91,7 +91,8 @@ class Money:
     @classmethod
     def from_decimal(cls, value: Decimal | str, currency: str, rounding: str = "half_up") -> Money:
         """Major units (``Decimal("12.90")`` or ``"12.90"``) to minor units, rounded explicitly."""
-        if isinstance(value, float):
+        given: object = value
+        if isinstance(given, float):
             raise MoneyError("a float is never money: pass a Decimal or a string")
         try:
             dec = Decimal(value)
@@ -99,7 +100,9 @@ class Money:
             raise MoneyError(f"not an amount: {value!r}") from None
         if not dec.is_finite():
             raise MoneyError(f"not a finite amount: {value!r}")
-        scaled = dec.scaleb(exponent(currency)).quantize(Decimal(1), rounding=rounding_mode(rounding))
+        scaled = dec.scaleb(exponent(currency)).quantize(
+            Decimal(1), rounding=rounding_mode(rounding)
+        )
         return cls(int(scaled), currency)
 
     # -- views --------------------------------------------------------------------------------
@@ -149,7 +152,8 @@ class Money:
 
     def times(self, factor: Decimal | int, rounding: str = "half_up") -> Money:
         """Multiply by a quantity or rate (``Decimal``), rounding to a whole minor unit."""
-        if isinstance(factor, float):
+        given: object = factor
+        if isinstance(given, float):
             raise MoneyError("a float is never a quantity or rate: pass a Decimal")
         product = (Decimal(self.minor) * Decimal(factor)).quantize(
             Decimal(1), rounding=rounding_mode(rounding)

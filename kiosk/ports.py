@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from kiosk.catalog import Product, SearchPage
+from kiosk.members import Member
 from kiosk.payments import IntentStatus, PaymentIntent, PaymentResult
 from kiosk.sale import CompletedSale, SaleRecord
 from kiosk.staff import StaffMember
@@ -48,6 +49,12 @@ class Catalog(Protocol):
         ...
 
 
+class Members(Protocol):
+    def by_code(self, code: str) -> Member | None:
+        """The member with this member code, or None."""
+        ...
+
+
 class StaffDirectory(Protocol):
     def by_badge(self, badge: str) -> StaffMember | None: ...
 
@@ -75,8 +82,11 @@ class LaneStore(Protocol):
         """Durably replace the lane snapshot (basket in progress, open interventions...)."""
         ...
 
-    def record_intent(self, intent: PaymentIntent) -> None:
-        """Durably record a payment intent before the terminal is asked."""
+    def record_intent(
+        self, intent: PaymentIntent, lane_snapshot: Mapping[str, Any] | None = None
+    ) -> None:
+        """Durably record a payment intent before the terminal is asked; when
+        ``lane_snapshot`` is given, replace the lane snapshot in the same transaction."""
         ...
 
     def update_intent(
@@ -87,7 +97,12 @@ class LaneStore(Protocol):
         auth: str | None = None,
         last4: str | None = None,
         detail: str = "",
-    ) -> None: ...
+        lane_snapshot: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record a payment's outcome; when ``lane_snapshot`` is given (the basket with the new
+        tender), replace the lane snapshot in the SAME transaction, so an approved payment can
+        never be lost between the two writes."""
+        ...
 
     def unresolved_intents(self) -> list[PaymentIntent]:
         """Intents whose outcome is still pending or unknown."""

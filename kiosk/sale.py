@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kiosk.basket import Line
+from kiosk.basket import Adjustment, Line
 from kiosk.payments import Tender
 from kiosk.pricing import Totals
 
@@ -43,6 +43,7 @@ class CompletedSale:
     tenders: tuple[Tender, ...]
     member_id: str | None = None
     attendant_actions: tuple[AttendantAction, ...] = ()
+    basket_adjustments: tuple[Adjustment, ...] = ()
 
     @property
     def paid(self) -> int:

@@ -1,0 +1,1 @@
+"""Central consumers (inventory, finance) that apply kiosk events exactly once."""

@@ -1,0 +1,89 @@
+"""The lane's durable state: what is saved to kiosk.db after every change. Pure core.
+
+``LaneState.to_snapshot()`` is what ``LaneStore.save_lane`` stores; ``from_snapshot`` restores it
+after a crash or power cut. The attendant session is deliberately NOT part of it: after a
+restart an attendant logs in again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, Final, Literal
+
+from kiosk.basket import Basket
+from kiosk.interventions import Intervention
+from kiosk.members import Member
+from kiosk.payments import Tender
+from kiosk.sale import AttendantAction
+
+SNAPSHOT_VERSION: Final = 1
+
+Mode = Literal["idle", "scanning", "paying", "complete", "out_of_service"]
+
+
+@dataclass(slots=True)
+class LaneState:
+    mode: Mode = "idle"
+    language: str = "zh_CN"
+    sale_id: str | None = None
+    started_at: str | None = None
+    basket: Basket = field(default_factory=Basket)
+    member: Member | None = None
+    interventions: list[Intervention] = field(default_factory=list)
+    tenders: list[Tender] = field(default_factory=list)
+    actions: list[AttendantAction] = field(default_factory=list)
+    age_verified: bool = False
+    awaiting_wallet: bool = False
+    cash_rounding: int = 0
+    out_of_service_reason: str = ""
+    mode_before_out_of_service: Mode = "idle"
+    last_receipt: Mapping[str, Any] | None = None
+
+    @property
+    def paid(self) -> int:
+        return sum(t.amount for t in self.tenders)
+
+    def to_snapshot(self) -> dict[str, Any]:
+        return {
+            "version": SNAPSHOT_VERSION,
+            "mode": self.mode,
+            "language": self.language,
+            "sale_id": self.sale_id,
+            "started_at": self.started_at,
+            "basket": self.basket.to_dict(),
+            "member": asdict(self.member) if self.member else None,
+            "interventions": [i.to_dict() for i in self.interventions],
+            "tenders": [t.to_dict() for t in self.tenders],
+            "actions": [asdict(a) for a in self.actions],
+            "age_verified": self.age_verified,
+            "awaiting_wallet": self.awaiting_wallet,
+            "cash_rounding": self.cash_rounding,
+            "out_of_service_reason": self.out_of_service_reason,
+            "mode_before_out_of_service": self.mode_before_out_of_service,
+            "last_receipt": dict(self.last_receipt) if self.last_receipt else None,
+        }
+
+    @classmethod
+    def from_snapshot(cls, data: Mapping[str, Any]) -> LaneState:
+        version = data.get("version")
+        if version != SNAPSHOT_VERSION:
+            raise ValueError(f"lane snapshot version {version!r} is not {SNAPSHOT_VERSION}")
+        member = data.get("member")
+        return cls(
+            mode=data["mode"],
+            language=data["language"],
+            sale_id=data.get("sale_id"),
+            started_at=data.get("started_at"),
+            basket=Basket.from_dict(data.get("basket", {})),
+            member=Member(**member) if member else None,
+            interventions=[Intervention.from_dict(i) for i in data.get("interventions", ())],
+            tenders=[Tender.from_dict(t) for t in data.get("tenders", ())],
+            actions=[AttendantAction(**a) for a in data.get("actions", ())],
+            age_verified=bool(data.get("age_verified", False)),
+            awaiting_wallet=bool(data.get("awaiting_wallet", False)),
+            cash_rounding=int(data.get("cash_rounding", 0)),
+            out_of_service_reason=str(data.get("out_of_service_reason", "")),
+            mode_before_out_of_service=data.get("mode_before_out_of_service", "idle"),
+            last_receipt=data.get("last_receipt"),
+        )

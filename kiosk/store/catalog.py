@@ -1,0 +1,142 @@
+"""The catalog port over kiosk.db: lookups by GTIN, PLU and SKU, and name search.
+
+Called from the lane thread on every scan (``by_gtin`` is on the benchmark hot path). Nothing is
+preloaded: each lookup is one indexed query on the lane's own connection, so its cost does not
+depend on catalog size. Lookups use the raw ``sqlite3`` connection with SQL text the sqlite3
+module caches as prepared statements; ``sqlite_utils`` is not in the hot path.
+
+Search matches any substring of any of a product's names, in every language. Queries of 3
+characters or more per word use the FTS5 trigram index ranked by bm25; shorter words (``可乐``,
+``奶``, ``tv``) are matched with LIKE on ``products.search_text`` (a scan; names that start with
+the word first, then shorter names). See ``kiosk.store.migrations`` for the index.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from typing import Any, Final
+
+import sqlite_utils
+
+from kiosk.catalog import Product, SearchPage, Unit
+from kiosk.store.db import map_error, translate_errors
+
+_COLUMNS: Final[str] = (
+    "p.sku, p.names, p.price, p.tax_code, p.unit, p.plu, p.category, p.age_limit, "
+    "p.not_for_sale, p.quantity_limit, p.gtins"
+)
+_BY_GTIN: Final[str] = (
+    f"SELECT {_COLUMNS} FROM product_gtins g JOIN products p ON p.id = g.product_id "
+    "WHERE g.gtin = ?"
+)
+_BY_PLU: Final[str] = f"SELECT {_COLUMNS} FROM products p WHERE p.plu = ?"
+_BY_SKU: Final[str] = f"SELECT {_COLUMNS} FROM products p WHERE p.sku = ?"
+
+MAX_PAGE_SIZE: Final[int] = 200
+MAX_QUERY_LENGTH: Final[int] = 100
+_TRIGRAM: Final[int] = 3
+
+Row = Sequence[Any]
+
+
+def product_from_row(row: Row) -> Product:
+    """A ``Product`` from a row of ``_COLUMNS``."""
+    sku, names, price, tax_code, unit, plu, category, age, nfs, qlimit, gtins = row
+    unit_value: Unit = "kg" if unit == "kg" else "ea"
+    return Product(
+        sku=str(sku),
+        names=json.loads(str(names)),
+        price=int(price),
+        tax_code=str(tax_code),
+        unit=unit_value,
+        gtins=tuple(str(gtins).split("|")) if gtins else (),
+        plu=None if plu is None else str(plu),
+        category=str(category),
+        age_limit=int(age),
+        not_for_sale=bool(nfs),
+        quantity_limit=int(qlimit),
+    )
+
+
+def _like_pattern(word: str) -> str:
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _fts_phrase(word: str) -> str:
+    return '"' + word.replace('"', '""') + '"'
+
+
+class SqliteCatalog:
+    """``kiosk.ports.Catalog`` over the products tables of kiosk.db."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self._conn: sqlite3.Connection = db.conn
+        with translate_errors():
+            row = self._conn.execute(
+                "SELECT value FROM kiosk_state WHERE key = 'fts_tokenizer'"
+            ).fetchone()
+        self._trigram = row is not None and row[0] == "trigram"
+
+    def _one(self, sql: str, key: str) -> Product | None:
+        try:  # inline rather than translate_errors(): this is the per-scan hot path
+            row = self._conn.execute(sql, (key,)).fetchone()
+        except sqlite3.Error as exc:
+            raise map_error(exc) from exc
+        return None if row is None else product_from_row(row)
+
+    def by_gtin(self, gtin: str) -> Product | None:
+        """The product with this GTIN (14 digits; a shorter GTIN is left-padded with zeros)."""
+        return self._one(_BY_GTIN, gtin if len(gtin) == 14 else gtin.zfill(14))
+
+    def by_plu(self, plu: str) -> Product | None:
+        return self._one(_BY_PLU, plu)
+
+    def by_sku(self, sku: str) -> Product | None:
+        return self._one(_BY_SKU, sku)
+
+    def count(self) -> int:
+        """Number of products (for status lines and tests; not used by the lane)."""
+        with translate_errors():
+            return int(self._conn.execute("SELECT count(*) FROM products").fetchone()[0])
+
+    def search(self, query: str, page: int = 0, page_size: int = 20) -> SearchPage:
+        """Products whose names contain every word of ``query``, best first, one page.
+
+        ``page`` counts from 0; ``page_size`` is 1..200. An empty query finds nothing.
+        """
+        if page < 0:
+            raise ValueError(f"page must be 0 or more, got {page}")
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}, got {page_size}")
+        words = [w for w in query[:MAX_QUERY_LENGTH].split() if w.isprintable()]
+        if not words:
+            return SearchPage(query, page, page_size, (), False)
+        long_words = [w for w in words if self._trigram and len(w) >= _TRIGRAM]
+        short_words = [w for w in words if w not in long_words]
+        likes = " AND ".join("p.search_text LIKE ? ESCAPE '\\'" for _ in short_words)
+        params: list[object] = [_like_pattern(w) for w in short_words]
+        if long_words:
+            where = "products_fts MATCH ?" + (f" AND {likes}" if likes else "")
+            sql = (
+                f"SELECT {_COLUMNS} FROM products_fts f JOIN products p ON p.id = f.rowid "
+                f"WHERE {where} ORDER BY f.rank, p.id LIMIT ? OFFSET ?"
+            )
+            params.insert(0, " AND ".join(_fts_phrase(w) for w in long_words))
+        else:
+            # Rank: a name that starts with the first word, then shorter names.
+            starts = "p.search_text LIKE ? ESCAPE '\\' OR p.search_text LIKE ? ESCAPE '\\'"
+            sql = (
+                f"SELECT {_COLUMNS} FROM products p WHERE {likes} "
+                f"ORDER BY CASE WHEN {starts} THEN 0 ELSE 1 END, length(p.search_text), p.id "
+                "LIMIT ? OFFSET ?"
+            )
+            prefix = _like_pattern(short_words[0])[1:]
+            params += [prefix, f"%\n{prefix}"]
+        params += [page_size + 1, page * page_size]
+        with translate_errors():
+            rows = self._conn.execute(sql, params).fetchall()
+        products = tuple(product_from_row(r) for r in rows[:page_size])
+        return SearchPage(query, page, page_size, products, len(rows) > page_size)

@@ -1,0 +1,384 @@
+"""Catalog import from CSV: validate everything, then swap the new catalog in atomically.
+
+Called from the CLI (``kiosk catalog import FILE``) on its own connection; the lane may keep
+selling meanwhile. Columns (header row required, any order, UTF-8):
+
+    sku             required, 1-64 printable characters without spaces, unique in the file
+    gtins           0 or more GTIN-8/12/13/14 separated by "|", each with a valid GS1 check
+                    digit; stored normalised to 14 digits; unique in the file
+    plu             optional, 1-16 digits, unique in the file
+    category        optional text
+    unit            ea | kg
+    price           major units as a decimal string ("12.90", "3"); per kg for unit kg;
+                    at most as many decimals as the currency has
+    tax_code        one of the configured tax codes
+    age_limit       optional whole number 0..120 (0: none)
+    not_for_sale    optional 0 | 1
+    quantity_limit  optional whole number 0..9999 (0: no limit)
+    name_<lang>     one column per language (name_zh_CN, name_en...); at least one non-empty
+
+How nothing is ever half-imported:
+
+1. Every row is parsed and validated in Python and written to TEMP staging tables (a private
+   temp file of this connection; kiosk.db is not touched). Duplicates across rows are found
+   with SQL over the staging tables. Any problem: ``ImportRejected`` lists the problems with
+   their line numbers and the live catalog is untouched.
+2. ``products_new``, ``product_gtins_new`` and ``products_fts_new`` are created with the live
+   tables' own DDL and filled in short chunked transactions (the lane's writes interleave; the
+   live catalog is untouched and a crash leaves only ``*_new`` leftovers, dropped next time).
+3. ONE transaction renames the live tables to ``*_old`` and the new ones to the live names
+   (milliseconds, whatever the size), then the old ones are dropped.
+
+The FTS index is external-content (``content='products'``): rows inserted into
+``products_fts_new`` only write the index, which reads names from ``products`` (the new table
+after the rename). 250 000 rows take a few seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sqlite3
+import time
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Final
+
+import sqlite_utils
+
+from kiosk.store.db import translate_errors, write_transaction
+from kiosk.store.importing import Problems, Source, parse_int, read_rows, rejected
+
+logger = logging.getLogger(__name__)
+
+CATALOG_TABLES: Final[tuple[str, ...]] = ("products", "product_gtins", "products_fts")
+REQUIRED: Final[tuple[str, ...]] = ("sku", "gtins", "unit", "price", "tax_code")
+OPTIONAL: Final[frozenset[str]] = frozenset(
+    {"plu", "category", "age_limit", "not_for_sale", "quantity_limit"}
+)
+PROGRESS_EVERY: Final[int] = 1000
+CHUNK_ROWS: Final[int] = 20_000
+
+_NAME_COLUMN: Final = re.compile(r"name_([a-z]{2,3}(?:_[A-Z]{2})?)")
+_SKU: Final = re.compile(r"[^\s\x00-\x1f\x7f]{1,64}")
+_PLU: Final = re.compile(r"[0-9]{1,16}")
+_PRICE: Final = re.compile(r"([0-9]{1,12})(?:\.([0-9]+))?")
+_GTIN_LENGTHS: Final = frozenset({8, 12, 13, 14})
+
+_STAGING_DDL: Final[tuple[str, ...]] = (
+    "DROP TABLE IF EXISTS temp.import_products",
+    "DROP TABLE IF EXISTS temp.import_gtins",
+    """CREATE TEMP TABLE import_products (line INTEGER NOT NULL, sku TEXT NOT NULL,
+        names TEXT NOT NULL, price INTEGER NOT NULL, tax_code TEXT NOT NULL, unit TEXT NOT NULL,
+        plu TEXT, category TEXT NOT NULL, age_limit INTEGER NOT NULL,
+        not_for_sale INTEGER NOT NULL, quantity_limit INTEGER NOT NULL,
+        gtins TEXT NOT NULL, search_text TEXT NOT NULL)""",
+    "CREATE TEMP TABLE import_gtins (line INTEGER NOT NULL, gtin TEXT NOT NULL, sku TEXT)",
+)
+_STAGE_PRODUCT: Final[str] = "INSERT INTO temp.import_products VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+_STAGE_GTIN: Final[str] = "INSERT INTO temp.import_gtins VALUES (?,?,?)"
+_PRODUCT_COLUMNS: Final[str] = (
+    "sku, names, price, tax_code, unit, plu, category, age_limit, not_for_sale, "
+    "quantity_limit, gtins, search_text"
+)
+
+ProductRow = tuple[int, str, str, int, str, str, str | None, str, int, int, int, str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    """What an import did: products and GTINs now live, products replaced, time taken."""
+
+    products: int
+    gtins: int
+    replaced: int
+    seconds: float
+
+
+def gtin_check_digit(digits: str) -> int:
+    """The GS1 mod-10 check digit for ``digits`` (the GTIN without its check digit)."""
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
+    return (10 - total % 10) % 10
+
+
+def normalise_gtin(text: str) -> str:
+    """``text`` as a 14-digit GTIN; ValueError says what is wrong with it."""
+    if not text.isascii() or not text.isdigit():
+        raise ValueError(f"GTIN {text!r} must be digits only")
+    if len(text) not in _GTIN_LENGTHS:
+        raise ValueError(f"GTIN {text!r} has {len(text)} digits (8, 12, 13 or 14 expected)")
+    if gtin_check_digit(text[:-1]) != int(text[-1]):
+        raise ValueError(f"GTIN {text!r} has a wrong check digit")
+    return text.rjust(14, "0")
+
+
+def parse_price(text: str, currency_exponent: int) -> int:
+    """Major units text (``"12.90"``) to integer minor units, exactly, through Decimal."""
+    match = _PRICE.fullmatch(text)
+    if match is None:
+        raise ValueError(f"price {text!r} is not a decimal amount like 12.90")
+    decimals = match.group(2) or ""
+    if len(decimals) > currency_exponent:
+        raise ValueError(
+            f"price {text!r} has {len(decimals)} decimals; the currency has {currency_exponent}"
+        )
+    return int(Decimal(text).scaleb(currency_exponent))
+
+
+class _RowParser:
+    def __init__(self, exponent: int, tax_codes: Collection[str], problems: Problems) -> None:
+        self.exponent = exponent
+        self.tax_codes = frozenset(tax_codes)
+        self.problems = problems
+
+    def parse(self, line: int, row: dict[str, str]) -> tuple[ProductRow, list[str]] | None:
+        bad: list[str] = []
+        sku = row["sku"]
+        if not _SKU.fullmatch(sku):
+            bad.append(f"sku {sku!r} must be 1-64 characters without spaces")
+        gtins: list[str] = []
+        for part in row["gtins"].split("|") if row["gtins"] else []:
+            try:
+                gtin = normalise_gtin(part.strip())
+            except ValueError as exc:
+                bad.append(str(exc))
+                continue
+            if gtin in gtins:
+                bad.append(f"GTIN {part.strip()!r} is listed twice in the row")
+            gtins.append(gtin)
+        plu = row.get("plu", "") or None
+        if plu is not None and not _PLU.fullmatch(plu):
+            bad.append(f"plu {plu!r} must be 1-16 digits")
+        unit = row["unit"]
+        if unit not in ("ea", "kg"):
+            bad.append(f"unit {unit!r} must be ea or kg")
+        price = 0
+        try:
+            price = parse_price(row["price"], self.exponent)
+        except ValueError as exc:
+            bad.append(str(exc))
+        tax_code = row["tax_code"]
+        if tax_code not in self.tax_codes:
+            known = ", ".join(sorted(self.tax_codes))
+            bad.append(f"tax_code {tax_code!r} is not a configured tax code ({known})")
+        numbers = []
+        for column, high in (("age_limit", 120), ("not_for_sale", 1), ("quantity_limit", 9999)):
+            try:
+                numbers.append(parse_int(row.get(column, ""), 0, high))
+            except ValueError as exc:
+                bad.append(f"{column}: {exc}")
+                numbers.append(0)
+        names = {
+            match.group(1): value
+            for column, value in row.items()
+            if value and (match := _NAME_COLUMN.fullmatch(column))
+        }
+        if not names:
+            bad.append("every name_<lang> column is empty: a product needs a name")
+        for problem in bad:
+            self.problems.add(line, problem)
+        if bad:
+            return None
+        product: ProductRow = (
+            line,
+            sku,
+            json.dumps(names, ensure_ascii=False, sort_keys=True),
+            price,
+            tax_code,
+            unit,
+            plu,
+            row.get("category", ""),
+            numbers[0],
+            numbers[1],
+            numbers[2],
+            "|".join(gtins),
+            "\n".join(names.values()),
+        )
+        return product, gtins
+
+
+def _column_ok(name: str) -> bool:
+    return name in REQUIRED or name in OPTIONAL or _NAME_COLUMN.fullmatch(name) is not None
+
+
+def _names_in_header(header: list[str]) -> str | None:
+    if any(_NAME_COLUMN.fullmatch(name) for name in header):
+        return None
+    return "the header has no 'name_<lang>' column (name_zh_CN, name_en...)"
+
+
+def _stage(
+    conn: sqlite3.Connection,
+    source: Source,
+    parser: _RowParser,
+    progress: Callable[[int], None] | None,
+) -> int:
+    """Parse the file into the TEMP staging tables; returns the number of data rows."""
+    rows = 0
+    products: list[ProductRow] = []
+    gtins: list[tuple[int, str, str]] = []
+
+    def flush() -> None:
+        conn.executemany(_STAGE_PRODUCT, products)
+        conn.executemany(_STAGE_GTIN, gtins)
+        products.clear()
+        gtins.clear()
+
+    rows_in = read_rows(source, "catalog", _column_ok, REQUIRED, parser.problems, _names_in_header)
+    for line, row in rows_in:
+        rows += 1
+        parsed = parser.parse(line, row)
+        if parsed is not None:
+            products.append(parsed[0])
+            gtins.extend((line, gtin, parsed[0][1]) for gtin in parsed[1])
+        if len(products) >= CHUNK_ROWS:
+            flush()
+        if progress is not None and rows % PROGRESS_EVERY == 0:
+            progress(rows)
+    flush()
+    if progress is not None:
+        progress(rows)
+    return rows
+
+
+def _scalar(conn: sqlite3.Connection, sql: str, params: tuple[object, ...] = ()) -> int:
+    return int(conn.execute(sql, params).fetchone()[0])
+
+
+def _find_duplicates(conn: sqlite3.Connection, problems: Problems) -> None:
+    checks = (("sku", "import_products"), ("plu", "import_products"), ("gtin", "import_gtins"))
+    for column, table in checks:
+        sql = (
+            f"SELECT {column}, group_concat(line, ',') FROM "
+            f"(SELECT {column}, line FROM temp.{table} WHERE {column} IS NOT NULL "
+            f"ORDER BY {column}, line) GROUP BY {column} HAVING count(*) > 1"
+        )
+        for value, lines_text in conn.execute(sql):
+            lines = [int(n) for n in str(lines_text).split(",")]
+            for later in lines[1:]:
+                problems.add(later, f"{column} {value!r} is also on line {lines[0]}")
+
+
+def _clone_ddl(conn: sqlite3.Connection, table: str, new_name: str) -> str:
+    row = conn.execute(
+        "SELECT sql FROM sqlite_schema WHERE name = ? AND type = 'table'", (table,)
+    ).fetchone()
+    if row is None:
+        raise rejected("catalog", 0, f"kiosk.db has no {table} table: run the migrations first")
+    pattern = re.compile(rf'^(CREATE\s+(?:VIRTUAL\s+)?TABLE\s+)("?){re.escape(table)}\2', re.I)
+    ddl, count = pattern.subn(lambda m: f"{m.group(1)}{new_name}", str(row[0]), count=1)
+    if count != 1:
+        raise rejected("catalog", 0, f"cannot read the DDL of table {table}")
+    return ddl
+
+
+def _drop_leftovers(conn: sqlite3.Connection) -> None:
+    with write_transaction(conn):
+        for suffix in ("_new", "_old"):
+            for table in ("products_fts", "products", "product_gtins"):
+                conn.execute(f"DROP TABLE IF EXISTS {table}{suffix}")
+
+
+def _build_new(conn: sqlite3.Connection) -> tuple[int, int]:
+    with write_transaction(conn):
+        for table in CATALOG_TABLES:
+            conn.execute(_clone_ddl(conn, table, f"{table}_new"))
+    last = _scalar(conn, "SELECT coalesce(max(rowid), 0) FROM temp.import_products")
+    for start in range(1, last + 1, CHUNK_ROWS):
+        end = start + CHUNK_ROWS - 1
+        with write_transaction(conn):
+            conn.execute(
+                f"INSERT INTO products_new (id, {_PRODUCT_COLUMNS}) "
+                f"SELECT rowid, {_PRODUCT_COLUMNS} "
+                "FROM temp.import_products WHERE rowid BETWEEN ? AND ? ORDER BY rowid",
+                (start, end),
+            )
+            conn.execute(
+                "INSERT INTO products_fts_new (rowid, search_text) "
+                "SELECT id, search_text FROM products_new WHERE id BETWEEN ? AND ?",
+                (start, end),
+            )
+    gtin_last = _scalar(conn, "SELECT coalesce(max(rowid), 0) FROM temp.import_gtins")
+    for start in range(1, gtin_last + 1, CHUNK_ROWS * 2):
+        with write_transaction(conn):
+            conn.execute(
+                "INSERT INTO product_gtins_new (gtin, product_id, sku) "
+                "SELECT g.gtin, p.id, g.sku FROM temp.import_gtins g "
+                "JOIN products_new p ON p.sku = g.sku WHERE g.rowid BETWEEN ? AND ?",
+                (start, start + CHUNK_ROWS * 2 - 1),
+            )
+    return (
+        _scalar(conn, "SELECT count(*) FROM products_new"),
+        _scalar(conn, "SELECT count(*) FROM product_gtins_new"),
+    )
+
+
+def _swap(conn: sqlite3.Connection, staged: tuple[int, int]) -> int:
+    with write_transaction(conn):
+        replaced = _scalar(conn, "SELECT count(*) FROM products")
+        built = (
+            _scalar(conn, "SELECT count(*) FROM products_new"),
+            _scalar(conn, "SELECT count(*) FROM product_gtins_new"),
+        )
+        if built != staged:
+            raise rejected("catalog", 0, f"staged {staged} products/GTINs but built {built}")
+        for table in CATALOG_TABLES:
+            conn.execute(f"ALTER TABLE {table} RENAME TO {table}_old")
+        for table in CATALOG_TABLES:
+            conn.execute(f"ALTER TABLE {table}_new RENAME TO {table}")
+        conn.execute(
+            "INSERT OR REPLACE INTO kiosk_state (key, value) VALUES "
+            "('catalog_imported_at', strftime('%Y-%m-%dT%H:%M:%fZ', 'now')), "
+            "('catalog_products', ?)",
+            (str(built[0]),),
+        )
+    with write_transaction(conn):
+        for table in CATALOG_TABLES:
+            conn.execute(f"DROP TABLE {table}_old")
+    return replaced
+
+
+def import_catalog(
+    db: sqlite_utils.Database,
+    source: Source,
+    currency_exponent: int,
+    tax_codes: Collection[str],
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Replace the whole catalog with the CSV ``source`` (a path or an open file).
+
+    Raises ``ImportRejected`` (a ``CatalogImportError``) listing every problem with its line
+    number; the live catalog is then unchanged. ``progress(rows_read)`` is called every
+    ``PROGRESS_EVERY`` rows and once at the end of reading.
+    """
+    started = time.monotonic()
+    conn = db.conn
+    parser = _RowParser(currency_exponent, tax_codes, Problems())
+    with translate_errors():
+        for statement in _STAGING_DDL:
+            conn.execute(statement)
+        try:
+            conn.execute("BEGIN")  # the TEMP tables only: kiosk.db itself is not locked
+            try:
+                rows = _stage(conn, source, parser, progress)
+                _find_duplicates(conn, parser.problems)
+            finally:
+                conn.execute("COMMIT")
+            parser.problems.raise_if_any("catalog")
+            if rows == 0:
+                raise rejected("catalog", 1, "the file has a header but no products")
+            _drop_leftovers(conn)
+            staged = (
+                _scalar(conn, "SELECT count(*) FROM temp.import_products"),
+                _scalar(conn, "SELECT count(*) FROM temp.import_gtins"),
+            )
+            products, gtins = _build_new(conn)
+            replaced = _swap(conn, staged)
+        finally:
+            conn.execute("DROP TABLE IF EXISTS temp.import_products")
+            conn.execute("DROP TABLE IF EXISTS temp.import_gtins")
+    seconds = time.monotonic() - started
+    logger.info("catalog imported: %d products, %d GTINs in %.1f s", products, gtins, seconds)
+    return ImportReport(products=products, gtins=gtins, replaced=replaced, seconds=seconds)

@@ -1,0 +1,262 @@
+"""Numbered schema migrations for kiosk.db; ``PRAGMA user_version`` holds the version.
+
+Called once at start (``kiosk run``, ``kiosk sim``, ``kiosk sync``, CLI commands) on the
+caller's thread. ``migrate(db)`` applies each missing migration in its own ``BEGIN IMMEDIATE``
+transaction together with the new ``user_version``, so a crash leaves the schema at a whole
+version, and two processes starting together apply each migration once. A kiosk.db written by
+newer software (a higher version than ``SCHEMA_VERSION``) is refused with ``SchemaTooNew``.
+
+Schema notes:
+
+- ``products.id`` is an explicit INTEGER PRIMARY KEY (``sku`` is UNIQUE) because the FTS5
+  index ``products_fts`` is an external-content index keyed by it (an implicit rowid could be
+  renumbered by VACUUM). ``products.search_text`` holds every name, one per line;
+  ``products.gtins`` the product's GTINs joined by ``|`` (read with the product).
+- ``product_gtins`` maps a 14-digit GTIN to ``products.id`` (WITHOUT ROWID, the GTIN is the
+  key): a scan costs two B-tree descents, gtin -> id -> product, whatever the catalog size.
+- ``products_fts`` uses the ``trigram`` tokenizer (SQLite 3.34+), which finds any substring of
+  3 characters or more in any script, Chinese included. Shorter queries (``可乐``) are answered
+  by a LIKE scan (``kiosk.store.catalog``). On an SQLite without trigram the index falls back to
+  ``unicode61`` (word search; CJK then relies on the LIKE scan); the choice is recorded in
+  ``kiosk_state`` as ``fts_tokenizer``.
+- The catalog tables carry their constraints inline (no named indexes) because a catalog
+  import builds ``*_new`` copies from this DDL and swaps them in by renaming
+  (``kiosk.store.catalog_import``).
+- ``journal.seq`` is the per-kiosk 64-bit, gap-free event sequence; sales and outbox rows
+  share the seq of their journal entry.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable, Sequence
+from typing import Final
+
+import sqlite_utils
+
+from kiosk.errors import SchemaTooNew
+from kiosk.store.db import translate_errors, write_transaction
+
+logger = logging.getLogger(__name__)
+
+Step = str | Callable[[sqlite3.Connection], None]
+
+_NOW: Final[str] = "(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
+
+
+def _catalog_fts(conn: sqlite3.Connection) -> None:
+    try:
+        conn.execute(
+            "CREATE VIRTUAL TABLE products_fts USING fts5(search_text, content='products', "
+            "content_rowid='id', tokenize='trigram')"
+        )
+        tokenizer = "trigram"
+    except sqlite3.OperationalError as exc:
+        if "tokenizer" not in str(exc):
+            raise
+        logger.warning(
+            "SQLite %s has no trigram tokenizer; using unicode61", sqlite3.sqlite_version
+        )
+        conn.execute(
+            "CREATE VIRTUAL TABLE products_fts USING fts5(search_text, content='products', "
+            "content_rowid='id', tokenize='unicode61')"
+        )
+        tokenizer = "unicode61"
+    conn.execute("INSERT INTO kiosk_state(key, value) VALUES ('fts_tokenizer', ?)", (tokenizer,))
+
+
+_V1: Final[tuple[Step, ...]] = (
+    """CREATE TABLE kiosk_state (
+        key TEXT PRIMARY KEY,
+        value TEXT
+    ) WITHOUT ROWID""",
+    """CREATE TABLE products (
+        id INTEGER PRIMARY KEY,
+        sku TEXT NOT NULL UNIQUE,
+        names TEXT NOT NULL,
+        price INTEGER NOT NULL CHECK (price >= 0),
+        tax_code TEXT NOT NULL,
+        unit TEXT NOT NULL CHECK (unit IN ('ea', 'kg')),
+        plu TEXT UNIQUE,
+        category TEXT NOT NULL DEFAULT '',
+        age_limit INTEGER NOT NULL DEFAULT 0,
+        not_for_sale INTEGER NOT NULL DEFAULT 0 CHECK (not_for_sale IN (0, 1)),
+        quantity_limit INTEGER NOT NULL DEFAULT 0,
+        gtins TEXT NOT NULL DEFAULT '',
+        search_text TEXT NOT NULL DEFAULT ''
+    )""",
+    """CREATE TABLE product_gtins (
+        gtin TEXT PRIMARY KEY CHECK (length(gtin) = 14),
+        product_id INTEGER NOT NULL,
+        sku TEXT NOT NULL
+    ) WITHOUT ROWID""",
+    _catalog_fts,
+    """CREATE TABLE staff (
+        staff_id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('attendant', 'supervisor')),
+        badge TEXT UNIQUE,
+        pin_hash TEXT,
+        failures INTEGER NOT NULL DEFAULT 0,
+        locked_until TEXT
+    )""",
+    """CREATE TABLE members (
+        member_id TEXT PRIMARY KEY,
+        code TEXT NOT NULL UNIQUE,
+        phone_hash TEXT UNIQUE,
+        masked_phone TEXT NOT NULL DEFAULT '',
+        level TEXT NOT NULL DEFAULT 'standard',
+        name TEXT NOT NULL DEFAULT ''
+    )""",
+    """CREATE TABLE lane (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        snapshot TEXT,
+        updated_at TEXT
+    )""",
+    "INSERT INTO lane (id, snapshot, updated_at) VALUES (1, NULL, NULL)",
+    f"""CREATE TABLE payment_intents (
+        intent_id TEXT PRIMARY KEY,
+        sale_id TEXT NOT NULL,
+        method TEXT NOT NULL CHECK (method IN ('card', 'wallet', 'cash')),
+        amount INTEGER NOT NULL,
+        currency TEXT NOT NULL,
+        status TEXT NOT NULL
+            CHECK (status IN ('pending', 'approved', 'declined', 'unknown', 'cancelled')),
+        ref TEXT,
+        auth TEXT,
+        last4 TEXT CHECK (last4 IS NULL OR (length(last4) = 4 AND last4 NOT GLOB '*[^0-9]*')),
+        detail TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL DEFAULT {_NOW},
+        updated_at TEXT NOT NULL DEFAULT {_NOW}
+    )""",
+    "CREATE INDEX payment_intents_open ON payment_intents (status) "
+    "WHERE status IN ('pending', 'unknown')",
+    """CREATE TABLE journal (
+        seq INTEGER PRIMARY KEY CHECK (seq >= 1),
+        event_id TEXT NOT NULL UNIQUE,
+        type TEXT NOT NULL,
+        body TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    )""",
+    """CREATE TABLE sales (
+        seq INTEGER PRIMARY KEY REFERENCES journal (seq),
+        sale_id TEXT NOT NULL UNIQUE,
+        event_id TEXT NOT NULL UNIQUE,
+        receipt_no TEXT NOT NULL UNIQUE,
+        business_day TEXT NOT NULL,
+        occurred_at TEXT NOT NULL,
+        currency TEXT NOT NULL,
+        language TEXT NOT NULL,
+        gross INTEGER NOT NULL,
+        discount INTEGER NOT NULL,
+        tax INTEGER NOT NULL,
+        rounding INTEGER NOT NULL,
+        due INTEGER NOT NULL,
+        paid INTEGER NOT NULL,
+        change INTEGER NOT NULL,
+        item_count INTEGER NOT NULL,
+        member_id TEXT,
+        taxes TEXT NOT NULL,
+        body TEXT NOT NULL
+    )""",
+    "CREATE INDEX sales_business_day ON sales (business_day)",
+    """CREATE TABLE sale_lines (
+        seq INTEGER NOT NULL REFERENCES sales (seq),
+        line_no INTEGER NOT NULL,
+        sku TEXT NOT NULL,
+        gtin TEXT,
+        name TEXT NOT NULL,
+        qty TEXT NOT NULL,
+        unit TEXT NOT NULL,
+        unit_price INTEGER NOT NULL,
+        gross INTEGER NOT NULL,
+        discount INTEGER NOT NULL,
+        amount INTEGER NOT NULL,
+        tax_code TEXT NOT NULL,
+        tax INTEGER NOT NULL,
+        PRIMARY KEY (seq, line_no)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE sale_tenders (
+        seq INTEGER NOT NULL REFERENCES sales (seq),
+        idx INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        amount INTEGER NOT NULL,
+        tendered INTEGER NOT NULL,
+        change INTEGER NOT NULL,
+        intent_id TEXT NOT NULL,
+        ref TEXT,
+        auth TEXT,
+        last4 TEXT,
+        PRIMARY KEY (seq, idx)
+    ) WITHOUT ROWID""",
+    f"""CREATE TABLE outbox (
+        seq INTEGER PRIMARY KEY REFERENCES journal (seq),
+        event_id TEXT NOT NULL UNIQUE,
+        topic TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'settled')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL DEFAULT {_NOW},
+        sent_at TEXT,
+        settled_at TEXT,
+        acks TEXT NOT NULL DEFAULT '{{}}'
+    )""",
+    "CREATE INDEX outbox_unsettled ON outbox (state, seq) WHERE state != 'settled'",
+    f"""CREATE TABLE audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL DEFAULT {_NOW},
+        kind TEXT NOT NULL,
+        detail TEXT NOT NULL
+    )""",
+)
+
+# MIGRATIONS[i] brings the schema from version i to version i + 1.
+MIGRATIONS: Final[tuple[tuple[Step, ...], ...]] = (_V1,)
+SCHEMA_VERSION: Final[int] = len(MIGRATIONS)
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The schema version stored in the database (0 for a new, empty file)."""
+    with translate_errors():
+        return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def too_new_message(found: int) -> str:
+    return (
+        f"kiosk.db schema version {found} is newer than this software ({SCHEMA_VERSION}); "
+        "upgrade the kiosk software or restore a backup"
+    )
+
+
+def check_version(conn: sqlite3.Connection) -> int:
+    """The stored version; raises ``SchemaTooNew`` when it is newer than this code."""
+    found = schema_version(conn)
+    if found > SCHEMA_VERSION:
+        raise SchemaTooNew(too_new_message(found))
+    return found
+
+
+def _apply(conn: sqlite3.Connection, steps: Sequence[Step]) -> None:
+    for step in steps:
+        if isinstance(step, str):
+            conn.execute(step)
+        else:
+            step(conn)
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Bring kiosk.db to ``SCHEMA_VERSION``; returns the version. Safe to call every start."""
+    conn = db.conn
+    if check_version(conn) == SCHEMA_VERSION:
+        return SCHEMA_VERSION
+    for target in range(1, SCHEMA_VERSION + 1):
+        with write_transaction(conn):
+            current = check_version(conn)  # re-read under the write lock
+            if current >= target:
+                continue
+            logger.info("migrating kiosk.db from schema %d to %d", current, target)
+            _apply(conn, MIGRATIONS[target - 1])
+            conn.execute(f"PRAGMA user_version = {target}")
+    return SCHEMA_VERSION

@@ -1,0 +1,1 @@
+"""``kiosk sync``: the MQTT agent process (outbox relay, acks, state, config, commands)."""

@@ -1,0 +1,426 @@
+"""Taking payment and completing the sale. Pure core, on the lane thread.
+
+The order of writes is the guarantee (architecture.md §4):
+
+1. a ``PaymentIntent`` is recorded (committed) before the terminal or wallet is asked;
+2. its outcome, together with the lane snapshot holding the new tender, is committed in one
+   transaction before anything else happens;
+3. when nothing remains to pay, the sale, its journal entry and outbox event are committed in
+   one transaction (``LaneStore.complete_sale``); only then is "paid" shown and the receipt
+   printed. A printer or drawer fault never undoes a paid sale.
+
+An intent whose outcome is unknown (terminal timeout, disconnect, a crash while waiting) becomes
+a ``payment_unknown`` intervention that an attendant resolves from the terminal's own journal.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from kiosk.basket import Line
+from kiosk.errors import DeviceError, InvalidCommand, LaneError, PaymentError
+from kiosk.interventions import Intervention, blocking, open_of
+from kiosk.lane_protocol import Command
+from kiosk.lane_state import LaneState
+from kiosk.payments import Method, PaymentIntent, PaymentResult, Tender, mask_code
+from kiosk.pricing import Totals, cash_due, line_gross, price_basket
+from kiosk.receipt import build_receipt, render_text
+from kiosk.sale import CompletedSale
+from kiosk.staff import StaffMember
+from kiosk.timefmt import local_display
+
+if TYPE_CHECKING:
+    from kiosk.checkout import Lane
+
+logger = logging.getLogger(__name__)
+
+
+class Tendering:
+    """Payment handling for one lane; holds no state of its own (all of it is ``lane.state``)."""
+
+    def __init__(self, lane: Lane) -> None:
+        self.lane = lane
+
+    # ------------------------------------------------------------------ figures
+    @property
+    def state(self) -> LaneState:
+        return self.lane.state
+
+    def line_gross(self, line: Line) -> int:
+        cfg = self.lane.config
+        return line_gross(line, cfg.store.currency, cfg.tax.rounding_mode)
+
+    def totals(self) -> Totals:
+        return price_basket(
+            self.state.basket, self.lane.config.tax, self.lane.config.store.currency
+        )
+
+    def remaining(self, totals: Totals | None = None) -> int:
+        totals = totals or self.totals()
+        return totals.due + self.state.cash_rounding - self.state.paid
+
+    # ------------------------------------------------------------------ starting payment
+    def _check_can_pay(self, method: str) -> None:
+        lane = self.lane
+        if method not in lane.config.payments.methods:
+            raise InvalidCommand(
+                f"payment method {method!r} is not enabled here "
+                f"({', '.join(lane.config.payments.methods)})"
+            )
+        if self.state.mode not in ("scanning", "paying"):
+            raise LaneError("there is no sale to pay", code="wrong_state")
+        if self.state.basket.is_empty():
+            raise LaneError("the basket is empty", code="wrong_state")
+        waiting = [i for i in blocking(self.state.interventions) if i.reason != "cash_payment"]
+        if waiting:
+            raise LaneError(
+                "an attendant must clear: " + ", ".join(i.reason for i in waiting), code="blocked"
+            )
+        # Refuse before any money moves if the sale could not be recorded afterwards.
+        lane.deps.store.check_writable()
+
+    def cmd_pay(self, command: Command) -> None:
+        method = command.text("method")
+        self._check_can_pay(method)
+        remaining = self.remaining()
+        amount = int(command.args.get("amount", remaining))
+        if not 0 < amount <= remaining:
+            raise InvalidCommand(
+                f"pay.amount {amount} must be from 1 to the {remaining} still to pay"
+            )
+        if self.state.mode != "paying":
+            self.state.mode = "paying"
+            self.lane.touch()
+            self.lane.emit("payment_started", due=remaining)
+        if method == "cash":
+            if not open_of(self.state.interventions, "cash_payment"):
+                self.lane.open_intervention("cash_payment", amount=remaining)
+            return
+        if method == "wallet":
+            if "code" in command.args:
+                self._charge("wallet", amount, command.text("code"))
+            else:
+                self.state.awaiting_wallet = True
+                self.lane.touch()
+                self.lane.emit("wallet_code_needed", amount=amount)
+            return
+        self._charge("card", amount, None)
+
+    def wallet_code_scanned(self, code: str) -> None:
+        if self.state.mode not in ("scanning", "paying") or self.state.basket.is_empty():
+            self.lane.emit(
+                "scan_rejected",
+                reason="nothing_to_pay",
+                message="Scan your items first, then your payment code.",
+            )
+            return
+        self._check_can_pay("wallet")
+        if self.state.mode != "paying":
+            self.state.mode = "paying"
+            self.lane.emit("payment_started", due=self.remaining())
+        self._charge("wallet", self.remaining(), code)
+
+    def cmd_cancel_payment(self, _command: Command) -> None:
+        if self.state.mode != "paying":
+            raise LaneError("no payment is in progress", code="wrong_state")
+        if self.state.tenders:
+            raise LaneError("part of the sale is already paid; pay the rest", code="wrong_state")
+        for item in open_of(self.state.interventions, "cash_payment"):
+            self.lane.close_intervention(item, "customer", "reject")
+        self.state.mode = "scanning"
+        self.state.awaiting_wallet = False
+        self.lane.touch()
+        self.lane.emit("payment_cancelled")
+
+    # ------------------------------------------------------------------ card and wallet
+    def _charge(self, method: Method, amount: int, code: str | None) -> None:
+        lane = self.lane
+        deps = lane.deps
+        assert self.state.sale_id is not None
+        intent = PaymentIntent(
+            deps.ids.new_id(),
+            self.state.sale_id,
+            method,
+            amount,
+            lane.config.store.currency,
+            detail=mask_code(code) if code else "",
+        )
+        self.state.awaiting_wallet = False
+        lane.touch()
+        deps.store.record_intent(intent, self.state.to_snapshot())
+        lane.emit("payment_processing", method=method, amount=amount, intent=intent.intent_id)
+        timeout = lane.config.payments.terminal_timeout_s
+        try:
+            if method == "card":
+                result = deps.terminal.charge(intent, timeout)
+            else:
+                assert code is not None
+                result = deps.wallet.charge(intent, code, timeout)
+        except (PaymentError, DeviceError) as exc:
+            logger.error(
+                "payment adapter failed",
+                extra={
+                    "kiosk": lane.config.kiosk.id,
+                    "sale": self.state.sale_id,
+                    "intent": intent.intent_id,
+                    "error": str(exc),
+                },
+            )
+            result = PaymentResult(outcome="disconnected", message=str(exc))
+        self._apply_result(intent, result)
+
+    def _apply_result(self, intent: PaymentIntent, result: PaymentResult) -> None:
+        lane = self.lane
+        store = lane.deps.store
+        if result.outcome == "approved":
+            taken = result.amount if 0 < result.amount <= intent.amount else intent.amount
+            self.state.tenders.append(
+                Tender(
+                    intent.method,
+                    taken,
+                    intent.intent_id,
+                    tendered=taken,
+                    ref=result.ref,
+                    auth=result.auth,
+                    last4=result.last4,
+                )
+            )
+            store.update_intent(
+                intent.intent_id,
+                "approved",
+                result.ref,
+                result.auth,
+                result.last4,
+                lane_snapshot=self.state.to_snapshot(),
+            )
+            lane.emit(
+                "payment_approved", method=intent.method, amount=taken, remaining=self.remaining()
+            )
+            self._complete_if_paid()
+            return
+        if result.outcome == "declined":
+            store.update_intent(
+                intent.intent_id,
+                "declined",
+                detail=result.message,
+                lane_snapshot=self.state.to_snapshot(),
+            )
+            lane.emit("payment_declined", method=intent.method, message=result.message)
+            return
+        store.update_intent(
+            intent.intent_id,
+            "unknown",
+            detail=result.outcome,
+            lane_snapshot=self.state.to_snapshot(),
+        )
+        lane.emit("payment_unknown", method=intent.method, outcome=result.outcome)
+        lane.open_intervention(
+            "payment_unknown",
+            intent=intent.intent_id,
+            method=intent.method,
+            amount=intent.amount,
+            sale_id=intent.sale_id,
+        )
+
+    def resolve_unfinished_intents(self) -> None:
+        """At start-up: a pending intent's outcome is unknown; each unknown one is an
+        intervention (once). Approved intents of the open sale are already its tenders."""
+        lane = self.lane
+        known = {
+            str(i.detail.get("intent"))
+            for i in open_of(self.state.interventions, "payment_unknown")
+        }
+        for intent in lane.deps.store.unresolved_intents():
+            if intent.status == "pending":
+                lane.deps.store.update_intent(
+                    intent.intent_id, "unknown", detail="kiosk restarted while waiting"
+                )
+            if intent.intent_id not in known:
+                lane.open_intervention(
+                    "payment_unknown",
+                    intent=intent.intent_id,
+                    method=intent.method,
+                    amount=intent.amount,
+                    sale_id=intent.sale_id,
+                )
+
+    def resolve_unknown_payment(
+        self, item: Intervention, command: Command, approve: bool, staff: StaffMember
+    ) -> None:
+        lane = self.lane
+        intent_id = str(item.detail.get("intent"))
+        same_sale = item.detail.get("sale_id") == self.state.sale_id
+        if approve:
+            ref = command.args.get("ref")
+            if not ref:
+                raise InvalidCommand("approving an unknown payment needs the terminal's 'ref'")
+            amount = int(item.detail.get("amount", 0))
+            if same_sale and self.state.mode == "paying":
+                self.state.tenders.append(
+                    Tender(
+                        item.detail.get("method", "card"),
+                        amount,
+                        intent_id,
+                        tendered=amount,
+                        ref=str(ref),
+                        auth=command.args.get("auth"),
+                    )
+                )
+            lane.record_action("payment_confirmed", staff, f"{intent_id} ref {ref}")
+            lane.deps.store.update_intent(
+                intent_id,
+                "approved",
+                str(ref),
+                command.args.get("auth"),
+                lane_snapshot=self.state.to_snapshot(),
+            )
+        else:
+            lane.record_action("payment_rejected", staff, intent_id)
+            lane.deps.store.update_intent(
+                intent_id,
+                "declined",
+                detail="rejected by attendant",
+                lane_snapshot=self.state.to_snapshot(),
+            )
+        lane.close_intervention(item, staff.staff_id, "approve" if approve else "reject")
+        if approve and same_sale and self.state.mode == "paying":
+            self._complete_if_paid()
+
+    # ------------------------------------------------------------------ cash
+    def cmd_cash(self, command: Command) -> None:
+        lane = self.lane
+        staff = lane.need_attendant()
+        self._check_can_pay("cash")
+        tendered = command.integer("tendered")
+        if not 0 < tendered <= lane.config.cash.max_tendered:
+            raise InvalidCommand(
+                f"cash.tendered {tendered} must be from 1 to {lane.config.cash.max_tendered}"
+            )
+        remaining = self.remaining()
+        payable, rounding = cash_due(remaining, lane.config.cash)
+        if tendered >= payable:
+            amount, change = payable, tendered - payable
+        else:
+            amount, change, rounding = tendered, 0, 0
+        assert self.state.sale_id is not None
+        if self.state.mode != "paying":
+            self.state.mode = "paying"
+            lane.emit("payment_started", due=remaining)
+        intent = PaymentIntent(
+            lane.deps.ids.new_id(),
+            self.state.sale_id,
+            "cash",
+            amount,
+            lane.config.store.currency,
+            status="approved",
+            detail=f"tendered {tendered} change {change} by {staff.staff_id}",
+        )
+        self.state.cash_rounding += rounding
+        self.state.tenders.append(
+            Tender("cash", amount, intent.intent_id, tendered=tendered, change=change)
+        )
+        lane.record_action("cash_payment", staff, f"tendered {tendered} change {change}")
+        lane.deps.store.record_intent(intent, self.state.to_snapshot())
+        for item in open_of(self.state.interventions, "cash_payment"):
+            lane.close_intervention(item, staff.staff_id, "approve")
+        lane.emit(
+            "cash_taken",
+            tendered=tendered,
+            amount=amount,
+            change=change,
+            rounding=rounding,
+            remaining=self.remaining(),
+        )
+        self.pulse_drawer()
+        self._complete_if_paid()
+
+    def cancel_cash(self, item: Intervention, staff: StaffMember) -> None:
+        self.lane.close_intervention(item, staff.staff_id, "reject")
+        if not self.state.tenders:
+            self.state.mode = "scanning"
+            self.lane.touch()
+            self.lane.emit("payment_cancelled")
+
+    def pulse_drawer(self) -> None:
+        try:
+            self.lane.deps.drawer.open()
+        except DeviceError as exc:
+            self.lane.emit("device_fault", device="drawer", message=str(exc))
+            if not open_of(self.state.interventions, "drawer_fault"):
+                self.lane.open_intervention("drawer_fault", message=str(exc))
+            return
+        self.lane.emit("drawer_opened")
+
+    # ------------------------------------------------------------------ completion
+    def _complete_if_paid(self) -> None:
+        totals = self.totals()
+        if self.remaining(totals) > 0:
+            return
+        lane = self.lane
+        deps = lane.deps
+        cfg = lane.config
+        assert self.state.sale_id is not None
+        now = deps.clock.now()
+        sale = CompletedSale(
+            sale_id=self.state.sale_id,
+            event_id=deps.ids.new_id(),
+            kiosk_id=cfg.kiosk.id,
+            store_id=cfg.store.id,
+            boot=deps.boot,
+            occurred_at=lane.now_iso(),
+            business_day=lane.today().isoformat(),
+            currency=cfg.store.currency,
+            language=self.state.language,
+            lines=tuple(self.state.basket.active_lines()),
+            totals=totals,
+            cash_rounding=self.state.cash_rounding,
+            tenders=tuple(self.state.tenders),
+            member_id=self.state.member.member_id if self.state.member else None,
+            attendant_actions=tuple(self.state.actions),
+            basket_adjustments=tuple(self.state.basket.adjustments),
+        )
+        after = LaneState(
+            mode="complete",
+            language=self.state.language,
+            interventions=[i for i in self.state.interventions if i.is_open],
+        )
+        record = deps.store.complete_sale(sale, after.to_snapshot())
+        receipt = build_receipt(sale, record, cfg.store, cfg.receipt, local_display(now, deps.tz))
+        text = render_text(receipt, cfg.receipt.width)
+        after.last_receipt = {
+            "receipt_no": record.receipt_no,
+            "seq": record.seq,
+            "barcode": receipt.barcode,
+            "text": text,
+        }
+        lane.state = after
+        lane.touch()
+        logger.info(
+            "sale completed",
+            extra={
+                "kiosk": cfg.kiosk.id,
+                "sale": sale.sale_id,
+                "seq": record.seq,
+                "event": sale.event_id,
+            },
+        )
+        lane.emit(
+            "sale_completed",
+            sale_id=sale.sale_id,
+            seq=record.seq,
+            receipt_no=record.receipt_no,
+            due=totals.due + sale.cash_rounding,
+            paid=sale.paid,
+            change=sale.change,
+            hash=record.hash,
+        )
+        try:
+            deps.printer.print_text(record.receipt_no, text, receipt.barcode)
+            lane.emit("receipt_printed", receipt_no=record.receipt_no)
+        except DeviceError as exc:
+            lane.emit("receipt_not_printed", receipt_no=record.receipt_no, message=str(exc))
+            if not open_of(lane.state.interventions, "printer_fault"):
+                lane.open_intervention(
+                    "printer_fault", message=str(exc), receipt_no=record.receipt_no
+                )

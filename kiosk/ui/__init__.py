@@ -1,0 +1,1 @@
+"""The Kivy touchscreen front end of the lane."""
