@@ -833,11 +833,7 @@ class Lane:
     def _cmd_clear(self, command: Command) -> None:
         staff = self.need_attendant()
         wanted = command.text("intervention")
-        item = next(
-            (i for i in open_of(self.state.interventions) if i.intervention_id == wanted), None
-        )
-        if item is None:
-            raise not_found(f"no open intervention {wanted}")
+        item = self._find_intervention(wanted)
         resolution = command.text("resolution")
         if resolution not in ("approve", "reject"):
             raise InvalidCommand("clear.resolution must be 'approve' or 'reject'")
@@ -871,6 +867,21 @@ class Lane:
             for i in self.state.interventions
         ):
             self.close_intervention(item, staff.staff_id, resolution)  # type: ignore[arg-type]
+
+    def _find_intervention(self, wanted: str) -> Intervention:
+        """By id, or by reason when exactly one intervention with that reason is open."""
+        items = open_of(self.state.interventions)
+        for item in items:
+            if item.intervention_id == wanted:
+                return item
+        by_reason = [i for i in items if i.reason == wanted]
+        if len(by_reason) == 1:
+            return by_reason[0]
+        if by_reason:
+            raise InvalidCommand(
+                f"{len(by_reason)} '{wanted}' interventions are open: give the intervention id"
+            )
+        raise not_found(f"no open intervention {wanted}")
 
     def _resolve_unknown_item(self, command: Command) -> None:
         sku, plu = command.args.get("sku"), command.args.get("plu")

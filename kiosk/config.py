@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, TypeVar
@@ -20,6 +20,7 @@ from kiosk.errors import ConfigError
 from kiosk.money import CURRENCY_EXPONENTS, ROUNDING_MODES
 
 T = TypeVar("T")
+SecretReader = Callable[[str], str]
 
 LANGUAGES = ("zh_CN", "en", "zh_TW", "ja", "ko", "de", "fr", "es")
 
@@ -132,6 +133,12 @@ class BrokerConfig:
 
 
 @dataclass(frozen=True)
+class MembersConfig:
+    # Secret key for the keyed hash (HMAC-SHA256) under which phone numbers are looked up.
+    phone_key: str = ""
+
+
+@dataclass(frozen=True)
 class PathsConfig:
     data_dir: str = "var/kiosk"
     db: str = "var/kiosk/kiosk.db"
@@ -160,6 +167,7 @@ class Config:
     payments: PaymentsConfig = field(default_factory=PaymentsConfig)
     devices: DevicesConfig = field(default_factory=DevicesConfig)
     broker: BrokerConfig = field(default_factory=BrokerConfig)
+    members: MembersConfig = field(default_factory=MembersConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     receipt: ReceiptConfig = field(default_factory=ReceiptConfig)
 
@@ -426,28 +434,48 @@ def _devices(s: _Section) -> DevicesConfig:
     return cfg
 
 
-def _secret(s: _Section, key: str, env: Mapping[str, str]) -> str:
-    """A secret is given inline, or (better) as ``<key>_env`` naming an environment variable."""
-    env_key = f"{key}_env"
+def _secret(s: _Section, key: str, env: Mapping[str, str], read_file: SecretReader | None) -> str:
+    """A secret is given inline, or (better) as ``<key>_env`` naming an environment variable, or
+    ``<key>_file`` naming a credentials file (read by the caller-supplied ``read_file``)."""
+    env_key, file_key = f"{key}_env", f"{key}_file"
+    given = [k for k in (key, env_key, file_key) if k in s.data]
+    if len(given) > 1:
+        raise ConfigError(s.key(given[1]), f"give only one of {key}, {env_key}, {file_key}")
     env_name = s.get(env_key, str, "")
     if env_name:
         if env_name not in env:
             raise ConfigError(s.key(env_key), f"environment variable {env_name} is not set")
         return env[env_name]
+    file_name = s.get(file_key, str, "")
+    if file_name:
+        if read_file is None:
+            raise ConfigError(s.key(file_key), "credentials files cannot be read here")
+        try:
+            return read_file(file_name).strip()
+        except OSError as exc:
+            raise ConfigError(s.key(file_key), f"cannot read {file_name}: {exc}") from None
     return s.get(key, str, "")
 
 
-def _broker(s: _Section, env: Mapping[str, str]) -> BrokerConfig:
+def _broker(s: _Section, env: Mapping[str, str], read_file: SecretReader | None) -> BrokerConfig:
     d = BrokerConfig()
     cfg = BrokerConfig(
         host=s.get("host", str, d.host),
         port=s.int_range("port", 1, 65535, d.port),
         tls=s.get("tls", bool, d.tls),
         username=s.get("username", str, d.username),
-        password=_secret(s, "password", env),
+        password=_secret(s, "password", env, read_file),
     )
     s.finish()
     return cfg
+
+
+def _members(s: _Section, env: Mapping[str, str], read_file: SecretReader | None) -> MembersConfig:
+    key = _secret(s, "phone_key", env, read_file)
+    if key and len(key.encode()) < 16:
+        raise ConfigError(s.key("phone_key"), "must be at least 16 bytes long")
+    s.finish()
+    return MembersConfig(phone_key=key)
 
 
 def _paths(s: _Section) -> PathsConfig:
@@ -481,8 +509,11 @@ def _receipt(s: _Section, languages: tuple[str, ...]) -> ReceiptConfig:
     return cfg
 
 
-def parse_config(text: str, env: Mapping[str, str] | None = None) -> Config:
-    """Parse and validate TOML ``text``; ``env`` supplies secrets named by ``*_env`` keys."""
+def parse_config(
+    text: str, env: Mapping[str, str] | None = None, read_file: SecretReader | None = None
+) -> Config:
+    """Parse and validate TOML ``text``; ``env`` supplies secrets named by ``*_env`` keys and
+    ``read_file`` reads credentials files named by ``*_file`` keys."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -503,7 +534,8 @@ def parse_config(text: str, env: Mapping[str, str] | None = None) -> Config:
         staff=_staff(root.sub("staff")),
         payments=_payments(root.sub("payments")),
         devices=_devices(root.sub("devices")),
-        broker=_broker(root.sub("broker"), env),
+        broker=_broker(root.sub("broker"), env, read_file),
+        members=_members(root.sub("members"), env, read_file),
         paths=_paths(root.sub("paths")),
         receipt=_receipt(root.sub("receipt"), kiosk.languages),
     )

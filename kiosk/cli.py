@@ -1,0 +1,275 @@
+"""The ``kiosk`` command line: the headless lane, the database and catalog tools, demo set-up.
+
+    kiosk sim [--json] [--demo]            the lane with a text or JSON-lines front end
+    kiosk demo init --dir DIR              a ready-to-sell demo kiosk (config, db, catalog, staff)
+    kiosk db check | backup PATH | restore PATH
+    kiosk catalog import FILE
+    kiosk staff import FILE | kiosk members import FILE
+    kiosk config check FILE
+
+Every command but ``demo init`` and ``config check`` takes ``--config FILE`` (default:
+``$KIOSK_CONFIG``, else ``/etc/kiosk/kiosk.toml``). Errors print one clear line on stderr and
+exit with status 2 (usage or configuration) or 1 (anything else).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+
+from kiosk.errors import ConfigError, KioskError
+
+DEFAULT_CONFIG = "/etc/kiosk/kiosk.toml"
+
+
+def _config_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        default=os.environ.get("KIOSK_CONFIG", DEFAULT_CONFIG),
+        help="kiosk config file (default: $KIOSK_CONFIG or %(default)s)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kiosk", description="Self-checkout kiosk firmware")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sim = sub.add_parser("sim", help="run the lane with a text or JSON-lines front end")
+    _config_arg(sim)
+    sim.add_argument("--json", action="store_true", help="JSON lines on stdin/stdout")
+    sim.add_argument(
+        "--demo",
+        action="store_true",
+        help="sell a scripted demo basket first (demo catalog and staff)",
+    )
+
+    demo = sub.add_parser("demo", help="demo kiosk set-up")
+    demo_sub = demo.add_subparsers(dest="action", required=True)
+    init = demo_sub.add_parser("init", help="write a demo config and a ready kiosk.db")
+    init.add_argument("--dir", required=True, help="folder for the demo kiosk")
+    init.add_argument("--catalog", help="catalog CSV (default: the shipped demo catalog)")
+
+    db = sub.add_parser("db", help="kiosk.db tools")
+    db_sub = db.add_subparsers(dest="action", required=True)
+    for name, text in (
+        ("check", "integrity, schema and hash chain"),
+        ("backup", "online backup to PATH (file or folder)"),
+        ("restore", "verify PATH and restore it (stop the kiosk first)"),
+    ):
+        p = db_sub.add_parser(name, help=text)
+        _config_arg(p)
+        if name != "check":
+            p.add_argument("path")
+
+    for group, text in (
+        ("catalog", "catalog tools"),
+        ("staff", "staff tools"),
+        ("members", "member tools"),
+    ):
+        p = sub.add_parser(group, help=text)
+        p_sub = p.add_subparsers(dest="action", required=True)
+        imp = p_sub.add_parser("import", help=f"replace the {group} from a CSV file")
+        _config_arg(imp)
+        imp.add_argument("file")
+
+    cfg = sub.add_parser("config", help="configuration tools")
+    cfg_sub = cfg.add_subparsers(dest="action", required=True)
+    chk = cfg_sub.add_parser("check", help="validate a config file; names the bad key and why")
+    chk.add_argument("file")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from kiosk.logs import setup_logging
+
+    setup_logging(os.environ.get("KIOSK_LOG_LEVEL", "WARNING"))
+    try:
+        return _dispatch(args)
+    except ConfigError as exc:
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return 2
+    except KioskError as exc:
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    command = args.command
+    if command == "sim":
+        return _sim(args)
+    if command == "demo":
+        return _demo_init(Path(args.dir), args.catalog)
+    if command == "config":
+        return _config_check(args.file)
+    if command == "db":
+        return _db(args)
+    return _import(command, args)
+
+
+# ------------------------------------------------------------------------------- commands
+def _sim(args: argparse.Namespace) -> int:
+    from kiosk.app import build_headless, read_config
+    from kiosk.sim.demo import DEMO_SCRIPT
+    from kiosk.sim.runner import SimRunner
+
+    kiosk = build_headless(read_config(args.config))
+    runner = SimRunner(kiosk.lane, kiosk.drivers, sys.stdout, json_mode=args.json)
+    try:
+        runner.start()
+        if args.demo:
+            runner.run(DEMO_SCRIPT)
+            if not sys.stdin.isatty():
+                return 0
+        runner.run(sys.stdin)
+    finally:
+        kiosk.close()
+    return 0
+
+
+def _config_check(path: str) -> int:
+    from kiosk.app import read_config, time_zone
+
+    config = read_config(path)
+    time_zone(config)
+    print(
+        f"{path}: ok (store {config.store.id}, kiosk {config.kiosk.id}, "
+        f"{config.store.currency}, tax {config.tax.mode} {config.tax.rounding})"
+    )
+    return 0
+
+
+def _db(args: argparse.Namespace) -> int:
+    from kiosk.app import read_config
+    from kiosk.store import backup, check_db, open_db, restore
+
+    config = read_config(args.config)
+    if args.action == "check":
+        if not Path(config.paths.db).exists():
+            raise KioskError(f"{config.paths.db} does not exist")
+        db = open_db(config.paths.db, read_only=True)
+        try:
+            report = check_db(db)
+        finally:
+            db.conn.close()
+        print(report.summary())
+        return 0 if report.ok else 1
+    if args.action == "backup":
+        made = backup(config.paths.db, args.path)
+        print(
+            f"backup written: {made.path} ({made.size} bytes, schema {made.schema_version}, "
+            f"last seq {made.last_seq})"
+        )
+        return 0
+    done = restore(args.path, config.paths.db)
+    print(
+        f"restored {args.path} -> {done.path} (last seq {done.last_seq}); previous database "
+        f"kept as {done.previous_saved_as}"
+    )
+    return 0
+
+
+def _import(group: str, args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from kiosk.app import member_key, open_store, read_config
+    from kiosk.money import exponent
+    from kiosk.store import import_catalog, import_members, import_staff
+
+    config = read_config(args.config)
+    db = open_store(config)
+    try:
+        if group == "staff":
+            print(f"imported {import_staff(db, args.file)} staff")
+        elif group == "members":
+            print(f"imported {import_members(db, args.file, member_key(config))} members")
+        else:
+            with Progress(
+                TextColumn("importing {task.description}"),
+                BarColumn(),
+                TextColumn("{task.completed} rows"),
+                TimeElapsedColumn(),
+                transient=True,
+                disable=not sys.stderr.isatty(),
+            ) as progress:
+                task = progress.add_task(Path(args.file).name, total=None)
+                report = import_catalog(
+                    db,
+                    args.file,
+                    exponent(config.store.currency),
+                    set(config.tax.codes),
+                    progress=lambda rows: progress.update(task, completed=rows),
+                )
+            print(
+                f"imported {report.products} products ({report.gtins} GTINs) in "
+                f"{report.seconds:.1f} s; replaced {report.replaced}"
+            )
+    finally:
+        db.conn.close()
+    return 0
+
+
+def _demo_init(folder: Path, catalog: str | None) -> int:
+    """Write ``folder/kiosk.toml`` (paths inside ``folder``), a member-phone key, and a
+    kiosk.db holding the demo catalog, staff and members. Safe to run again: the catalog,
+    staff and members are replaced; sales already made are kept."""
+    from kiosk.app import member_key, open_store, read_config
+    from kiosk.money import exponent
+    from kiosk.store import import_catalog, import_members, import_staff
+
+    demo = resources.files("kiosk") / "demo"
+    folder.mkdir(parents=True, exist_ok=True)
+    key_file = folder / "secrets" / "member-phone.key"
+    if not key_file.exists():
+        key_file.parent.mkdir(mode=0o700, exist_ok=True)
+        key_file.write_text(secrets.token_hex(32) + "\n", encoding="utf-8")
+        key_file.chmod(0o600)
+    text = (demo / "kiosk.toml").read_text(encoding="utf-8")
+    config_path = folder / "kiosk.toml"
+    config_path.write_text(_demo_paths(text), encoding="utf-8")
+    config = read_config(config_path)
+    db = open_store(config)
+    try:
+        with resources.as_file(demo / "catalog.csv") as shipped:
+            source = catalog or str(shipped)
+            report = import_catalog(
+                db, source, exponent(config.store.currency), set(config.tax.codes)
+            )
+        with resources.as_file(demo / "staff.csv") as staff_csv:
+            staff = import_staff(db, str(staff_csv))
+        with resources.as_file(demo / "members.csv") as members_csv:
+            members = import_members(db, str(members_csv), member_key(config))
+    finally:
+        db.conn.close()
+    print(
+        f"demo kiosk ready in {folder}: {report.products} products, {staff} staff, "
+        f"{members} members; config {config_path}"
+    )
+    return 0
+
+
+def _demo_paths(text: str) -> str:
+    """Point every [paths] entry of the shipped demo config inside the demo folder."""
+    out, in_paths = [], False
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("["):
+            in_paths = stripped.startswith("[paths]")
+        if in_paths and "=" in stripped and not stripped.startswith("#"):
+            key = stripped.split("=", 1)[0].strip()
+            value = {"data_dir": ".", "db": "kiosk.db"}.get(key, key)
+            out.append(f'{key} = "{value}"')
+        else:
+            out.append(line)
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
