@@ -8,7 +8,7 @@ from the lane's own thread, never from the UI thread.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -108,9 +108,16 @@ class LaneStore(Protocol):
         """Intents whose outcome is still pending or unknown."""
         ...
 
-    def complete_sale(self, sale: CompletedSale, lane_snapshot: Mapping[str, Any]) -> SaleRecord:
+    def complete_sale(
+        self,
+        sale: CompletedSale,
+        lane_snapshot: Mapping[str, Any],
+        receipt: Callable[[SaleRecord], Mapping[str, Any]] | None = None,
+    ) -> SaleRecord:
         """In ONE transaction: assign the next seq, write the sale, its lines and tenders, the
-        journal entry (prev_hash, hash) and the outbox event, and replace the lane snapshot."""
+        journal entry (prev_hash, hash) and the outbox event, replace the lane snapshot and,
+        when ``receipt`` is given, queue the receipt print job (job id = receipt number) with
+        the document ``receipt(record)`` builds."""
         ...
 
     def record_audit(self, kind: str, detail: Mapping[str, Any]) -> None:

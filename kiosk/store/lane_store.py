@@ -19,7 +19,7 @@ import os
 import re
 import shutil
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -39,6 +39,7 @@ from kiosk.protocol.sale_event import (
 from kiosk.sale import CompletedSale, SaleRecord
 from kiosk.store.db import translate_errors, write_transaction
 from kiosk.store.journal import append_event, last_seq, next_link
+from kiosk.store.print_jobs import insert_job
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,8 @@ _LAST4: Final = re.compile(r"[0-9]{4}")
 _INTENT_COLUMNS: Final[str] = (
     "intent_id, sale_id, method, amount, currency, status, ref, auth, last4, detail"
 )
+# Builds the receipt document (JSON-able) once the sale's seq is known, inside its transaction.
+ReceiptBuilder = Callable[[SaleRecord], Mapping[str, Any]]
 MIN_FREE_DISK_BYTES: Final[int] = 16 * 1024 * 1024
 RESERVE_BYTES: Final[int] = 256 * 1024
 
@@ -233,7 +236,12 @@ class SqliteLaneStore:
         return [PaymentIntent(*row) for row in rows]
 
     # -- sales -------------------------------------------------------------------------------
-    def complete_sale(self, sale: CompletedSale, lane_snapshot: Mapping[str, Any]) -> SaleRecord:
+    def complete_sale(
+        self,
+        sale: CompletedSale,
+        lane_snapshot: Mapping[str, Any],
+        receipt: ReceiptBuilder | None = None,
+    ) -> SaleRecord:
         if sale.kiosk_id != self._kiosk_id:
             raise StoreError(f"sale {sale.sale_id} is for kiosk {sale.kiosk_id}, not this one")
         snapshot = _dumps(lane_snapshot)
@@ -252,8 +260,11 @@ class SqliteLaneStore:
             payload = append_event(conn, SALE_COMPLETED, sealed, body)
             self._insert_sale(conn, sale, sealed, payload.decode("utf-8"))
             self._write_snapshot(conn, snapshot)
+            record = SaleRecord(seq, str(sealed["receipt_no"]), prev_hash, str(sealed["hash"]))
+            if receipt is not None:
+                insert_job(conn, record.receipt_no, "receipt", receipt(record), seq=seq)
         logger.info("sale %s recorded as seq %d (%s)", sale.sale_id, seq, sealed["receipt_no"])
-        return SaleRecord(seq, str(sealed["receipt_no"]), prev_hash, str(sealed["hash"]))
+        return record
 
     @staticmethod
     def _insert_sale(

@@ -212,8 +212,29 @@ _V1: Final[tuple[Step, ...]] = (
     )""",
 )
 
+# Version 2: print jobs. A receipt is queued in the sale's own transaction, so every paid sale
+# has exactly one receipt job; a job found 'printing' after a crash becomes 'uncertain' (it may
+# have printed) and is never re-sent without an attendant's explicit, audited reprint.
+_V2: Final[tuple[Step, ...]] = (
+    f"""CREATE TABLE print_jobs (
+        job_id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('receipt', 'reprint', 'test', 'report')),
+        seq INTEGER REFERENCES sales (seq),
+        state TEXT NOT NULL DEFAULT 'queued'
+            CHECK (state IN ('queued', 'printing', 'done', 'failed', 'uncertain')),
+        document TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        requested_by TEXT,
+        created_at TEXT NOT NULL DEFAULT {_NOW},
+        updated_at TEXT NOT NULL DEFAULT {_NOW}
+    )""",
+    "CREATE INDEX print_jobs_open ON print_jobs (state, created_at) "
+    "WHERE state IN ('queued', 'printing')",
+)
+
 # MIGRATIONS[i] brings the schema from version i to version i + 1.
-MIGRATIONS: Final[tuple[tuple[Step, ...], ...]] = (_V1,)
+MIGRATIONS: Final[tuple[tuple[Step, ...], ...]] = (_V1, _V2)
 SCHEMA_VERSION: Final[int] = len(MIGRATIONS)
 
 
