@@ -42,12 +42,23 @@ def read_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = No
         text = config_path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError("(file)", f"cannot read {config_path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError("(file)", f"{config_path} is not UTF-8 text (byte {exc.start})") from None
     base = config_path.resolve().parent
 
     def read_secret(name: str) -> str:
-        return (base / name).read_text(encoding="utf-8")
+        path = base / name
+        try:
+            return path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise OSError(f"{path} is not UTF-8 text") from None
 
-    config = parse_config(text, os.environ if env is None else env, read_secret)
+    try:
+        config = parse_config(text, os.environ if env is None else env, read_secret)
+    except ConfigError as exc:
+        if exc.key != "(file)":
+            raise
+        raise ConfigError("(file)", f"{config_path}: {exc.problem}") from None
     paths = config.paths
     resolved = PathsConfig(
         **{f.name: str(base / getattr(paths, f.name)) for f in dataclasses.fields(PathsConfig)}

@@ -86,13 +86,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from kiosk.logs import setup_logging
+    from kiosk.logs import LEVELS, setup_logging
 
-    setup_logging(os.environ.get("KIOSK_LOG_LEVEL", "WARNING"))
+    level = os.environ.get("KIOSK_LOG_LEVEL", "WARNING")
+    try:
+        setup_logging(level)
+    except ValueError:
+        print(
+            f"kiosk: KIOSK_LOG_LEVEL {level!r} is not one of {', '.join(LEVELS)}",
+            file=sys.stderr,
+        )
+        return 2
     try:
         return _dispatch(args)
     except ConfigError as exc:
-        print(f"kiosk: {exc}", file=sys.stderr)
+        # "(file)" problems (unreadable file, not TOML) already name the file.
+        text = exc.problem if exc.key == "(file)" else str(exc)
+        print(f"kiosk: {text}", file=sys.stderr)
         return 2
     except KioskError as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
@@ -125,7 +135,7 @@ def _sim(args: argparse.Namespace) -> int:
     try:
         runner.start()
         if args.demo:
-            runner.run(DEMO_SCRIPT)
+            runner.run(DEMO_SCRIPT, text=True)
             if not sys.stdin.isatty():
                 return 0
         runner.run(sys.stdin)
@@ -169,6 +179,9 @@ def _db(args: argparse.Namespace) -> int:
         )
         return 0
     done = restore(args.path, config.paths.db)
+    # A backup is a rollback-journal file; open it read-write once so the restored kiosk.db is
+    # in WAL mode again (a read-only open, as ``db check`` does, cannot switch it).
+    open_db(done.path).conn.close()
     print(
         f"restored {args.path} -> {done.path} (last seq {done.last_seq}); previous database "
         f"kept as {done.previous_saved_as}"

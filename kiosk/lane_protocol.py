@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
-from kiosk.errors import InvalidCommand
+from kiosk.errors import InvalidCommand, LaneError
 
 PROTOCOL_VERSION: Final = 1
 
@@ -76,6 +76,16 @@ ERROR_CODES: Final[dict[str, str]] = {
     "auth_failed": "staff login refused (unknown badge, wrong PIN, locked out)",
     "device": "a device failed (drawer, printer)",
 }
+
+
+def wrong_state(message: str) -> LaneError:
+    """The lane is not in a state where the command makes sense (code ``wrong_state``)."""
+    return LaneError(message, code="wrong_state")
+
+
+def not_found(message: str) -> LaneError:
+    """No such line, intervention, product or staff member (code ``not_found``)."""
+    return LaneError(message, code="not_found")
 
 
 @dataclass(frozen=True, slots=True)

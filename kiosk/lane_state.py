@@ -35,6 +35,7 @@ class LaneState:
     actions: list[AttendantAction] = field(default_factory=list)
     age_verified: bool = False
     awaiting_wallet: bool = False
+    awaiting_wallet_amount: int = 0
     cash_rounding: int = 0
     out_of_service_reason: str = ""
     mode_before_out_of_service: Mode = "idle"
@@ -58,6 +59,7 @@ class LaneState:
             "actions": [asdict(a) for a in self.actions],
             "age_verified": self.age_verified,
             "awaiting_wallet": self.awaiting_wallet,
+            "awaiting_wallet_amount": self.awaiting_wallet_amount,
             "cash_rounding": self.cash_rounding,
             "out_of_service_reason": self.out_of_service_reason,
             "mode_before_out_of_service": self.mode_before_out_of_service,
@@ -82,6 +84,7 @@ class LaneState:
             actions=[AttendantAction(**a) for a in data.get("actions", ())],
             age_verified=bool(data.get("age_verified", False)),
             awaiting_wallet=bool(data.get("awaiting_wallet", False)),
+            awaiting_wallet_amount=int(data.get("awaiting_wallet_amount", 0)),
             cash_rounding=int(data.get("cash_rounding", 0)),
             out_of_service_reason=str(data.get("out_of_service_reason", "")),
             mode_before_out_of_service=data.get("mode_before_out_of_service", "idle"),

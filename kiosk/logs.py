@@ -12,6 +12,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any, Final
 
+LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _STANDARD: Final = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
 
 
@@ -28,13 +29,21 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            entry["stack"] = self.formatStack(record.stack_info)
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
 def setup_logging(level: str = "INFO") -> None:
-    """Send JSON log lines to stderr (journald or supervisor collects them)."""
+    """Send JSON log lines to stderr (journald or supervisor collects them).
+
+    ``level`` is one of ``LEVELS`` in any case; anything else raises ``ValueError`` before
+    logging is touched."""
+    name = level.strip().upper()
+    if name not in LEVELS:
+        raise ValueError(f"log level {level!r} is not one of {', '.join(LEVELS)}")
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level)
+    root.setLevel(name)

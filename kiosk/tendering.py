@@ -6,8 +6,8 @@ The order of writes is the guarantee (architecture.md §4):
 2. its outcome, together with the lane snapshot holding the new tender, is committed in one
    transaction before anything else happens;
 3. when nothing remains to pay, the sale, its journal entry and outbox event are committed in
-   one transaction (``LaneStore.complete_sale``); only then is "paid" shown and the receipt
-   printed. A printer or drawer fault never undoes a paid sale.
+   one transaction (``LaneStore.complete_sale``, see ``kiosk.lane_completion``); only then is
+   "paid" shown and the receipt printed. A printer or drawer fault never undoes a paid sale.
 
 An intent whose outcome is unknown (terminal timeout, disconnect, a crash while waiting) becomes
 a ``payment_unknown`` intervention that an attendant resolves from the terminal's own journal.
@@ -16,7 +16,8 @@ a ``payment_unknown`` intervention that an attendant resolves from the terminal'
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from kiosk.basket import Line
 from kiosk.errors import DeviceError, InvalidCommand, LaneError, PaymentError
@@ -25,10 +26,7 @@ from kiosk.lane_protocol import Command
 from kiosk.lane_state import LaneState
 from kiosk.payments import Method, PaymentIntent, PaymentResult, Tender, mask_code
 from kiosk.pricing import Totals, cash_due, line_gross, price_basket
-from kiosk.receipt import build_receipt, render_text
-from kiosk.sale import CompletedSale
 from kiosk.staff import StaffMember
-from kiosk.timefmt import local_display
 
 if TYPE_CHECKING:
     from kiosk.checkout import Lane
@@ -82,8 +80,18 @@ class Tendering:
 
     def cmd_pay(self, command: Command) -> None:
         method = command.text("method")
+        if "code" in command.args and method != "wallet":
+            raise InvalidCommand("pay.code is only for method 'wallet'")
+        if "amount" in command.args and method == "cash":
+            raise InvalidCommand(
+                "pay.amount is not used for cash: the attendant enters what was tendered"
+            )
         self._check_can_pay(method)
         remaining = self.remaining()
+        if self.state.mode == "paying" and self.state.tenders and remaining <= 0:
+            # Paid in full but not recorded yet (kiosk.db failed at the sale's commit): retry.
+            self.complete_if_paid()
+            return
         amount = int(command.args.get("amount", remaining))
         if not 0 < amount <= remaining:
             raise InvalidCommand(
@@ -102,6 +110,7 @@ class Tendering:
                 self._charge("wallet", amount, command.text("code"))
             else:
                 self.state.awaiting_wallet = True
+                self.state.awaiting_wallet_amount = amount
                 self.lane.touch()
                 self.lane.emit("wallet_code_needed", amount=amount)
             return
@@ -116,22 +125,43 @@ class Tendering:
             )
             return
         self._check_can_pay("wallet")
+        remaining = self.remaining()
         if self.state.mode != "paying":
             self.state.mode = "paying"
-            self.lane.emit("payment_started", due=self.remaining())
-        self._charge("wallet", self.remaining(), code)
+            self.lane.emit("payment_started", due=remaining)
+        asked = self.state.awaiting_wallet_amount if self.state.awaiting_wallet else 0
+        self._charge("wallet", asked if 0 < asked <= remaining else remaining, code)
 
     def cmd_cancel_payment(self, _command: Command) -> None:
         if self.state.mode != "paying":
             raise LaneError("no payment is in progress", code="wrong_state")
         if self.state.tenders:
             raise LaneError("part of the sale is already paid; pay the rest", code="wrong_state")
+        if self.unknown_payments_of_this_sale():
+            raise LaneError(
+                "a payment of this sale has an unknown outcome: an attendant must resolve it",
+                code="blocked",
+            )
         for item in open_of(self.state.interventions, "cash_payment"):
             self.lane.close_intervention(item, "customer", "reject")
         self.state.mode = "scanning"
         self.state.awaiting_wallet = False
+        self.state.awaiting_wallet_amount = 0
         self.lane.touch()
         self.lane.emit("payment_cancelled")
+
+    def unknown_payments_of_this_sale(self) -> list[Intervention]:
+        return [
+            i
+            for i in open_of(self.state.interventions, "payment_unknown")
+            if i.detail.get("sale_id") == self.state.sale_id
+        ]
+
+    def _commit(self, write: Callable[[dict[str, Any]], object]) -> None:
+        """Run a store write that also commits the lane snapshot, and note it as saved."""
+        snapshot = self.state.to_snapshot()
+        write(snapshot)
+        self.lane.note_saved(snapshot)
 
     # ------------------------------------------------------------------ card and wallet
     def _charge(self, method: Method, amount: int, code: str | None) -> None:
@@ -147,8 +177,8 @@ class Tendering:
             detail=mask_code(code) if code else "",
         )
         self.state.awaiting_wallet = False
-        lane.touch()
-        deps.store.record_intent(intent, self.state.to_snapshot())
+        self.state.awaiting_wallet_amount = 0
+        self._commit(lambda snapshot: deps.store.record_intent(intent, snapshot))
         lane.emit("payment_processing", method=method, amount=amount, intent=intent.intent_id)
         timeout = lane.config.payments.terminal_timeout_s
         try:
@@ -186,33 +216,33 @@ class Tendering:
                     last4=result.last4,
                 )
             )
-            store.update_intent(
-                intent.intent_id,
-                "approved",
-                result.ref,
-                result.auth,
-                result.last4,
-                lane_snapshot=self.state.to_snapshot(),
+            self._commit(
+                lambda snapshot: store.update_intent(
+                    intent.intent_id,
+                    "approved",
+                    result.ref,
+                    result.auth,
+                    result.last4,
+                    lane_snapshot=snapshot,
+                )
             )
             lane.emit(
                 "payment_approved", method=intent.method, amount=taken, remaining=self.remaining()
             )
-            self._complete_if_paid()
+            self.complete_if_paid()
             return
         if result.outcome == "declined":
-            store.update_intent(
-                intent.intent_id,
-                "declined",
-                detail=result.message,
-                lane_snapshot=self.state.to_snapshot(),
+            self._commit(
+                lambda snapshot: store.update_intent(
+                    intent.intent_id, "declined", detail=result.message, lane_snapshot=snapshot
+                )
             )
             lane.emit("payment_declined", method=intent.method, message=result.message)
             return
-        store.update_intent(
-            intent.intent_id,
-            "unknown",
-            detail=result.outcome,
-            lane_snapshot=self.state.to_snapshot(),
+        self._commit(
+            lambda snapshot: store.update_intent(
+                intent.intent_id, "unknown", detail=result.outcome, lane_snapshot=snapshot
+            )
         )
         lane.emit("payment_unknown", method=intent.method, outcome=result.outcome)
         lane.open_intervention(
@@ -223,40 +253,26 @@ class Tendering:
             sale_id=intent.sale_id,
         )
 
-    def resolve_unfinished_intents(self) -> None:
-        """At start-up: a pending intent's outcome is unknown; each unknown one is an
-        intervention (once). Approved intents of the open sale are already its tenders."""
-        lane = self.lane
-        known = {
-            str(i.detail.get("intent"))
-            for i in open_of(self.state.interventions, "payment_unknown")
-        }
-        for intent in lane.deps.store.unresolved_intents():
-            if intent.status == "pending":
-                lane.deps.store.update_intent(
-                    intent.intent_id, "unknown", detail="kiosk restarted while waiting"
-                )
-            if intent.intent_id not in known:
-                lane.open_intervention(
-                    "payment_unknown",
-                    intent=intent.intent_id,
-                    method=intent.method,
-                    amount=intent.amount,
-                    sale_id=intent.sale_id,
-                )
-
     def resolve_unknown_payment(
         self, item: Intervention, command: Command, approve: bool, staff: StaffMember
     ) -> None:
+        """An attendant read the terminal's own journal: the payment happened (``approve``,
+        with its ``ref``) and counts for its sale, or it did not (``reject``)."""
         lane = self.lane
+        store = lane.deps.store
         intent_id = str(item.detail.get("intent"))
-        same_sale = item.detail.get("sale_id") == self.state.sale_id
+        this_sale = item.detail.get("sale_id") == self.state.sale_id and self.state.mode in (
+            "scanning",
+            "paying",
+        )
         if approve:
             ref = command.args.get("ref")
             if not ref:
                 raise InvalidCommand("approving an unknown payment needs the terminal's 'ref'")
-            amount = int(item.detail.get("amount", 0))
-            if same_sale and self.state.mode == "paying":
+            auth = command.args.get("auth")
+            if this_sale:
+                amount = int(item.detail.get("amount", 0))
+                self.state.mode = "paying"
                 self.state.tenders.append(
                     Tender(
                         item.detail.get("method", "card"),
@@ -264,28 +280,29 @@ class Tendering:
                         intent_id,
                         tendered=amount,
                         ref=str(ref),
-                        auth=command.args.get("auth"),
+                        auth=auth,
                     )
                 )
             lane.record_action("payment_confirmed", staff, f"{intent_id} ref {ref}")
-            lane.deps.store.update_intent(
-                intent_id,
-                "approved",
-                str(ref),
-                command.args.get("auth"),
-                lane_snapshot=self.state.to_snapshot(),
-            )
         else:
             lane.record_action("payment_rejected", staff, intent_id)
-            lane.deps.store.update_intent(
-                intent_id,
-                "declined",
-                detail="rejected by attendant",
-                lane_snapshot=self.state.to_snapshot(),
-            )
+        # Closed in the snapshot committed with the intent's outcome: after a crash the
+        # intervention can never be resolved (and the payment counted) a second time.
         lane.close_intervention(item, staff.staff_id, "approve" if approve else "reject")
-        if approve and same_sale and self.state.mode == "paying":
-            self._complete_if_paid()
+        if approve:
+            self._commit(
+                lambda snapshot: store.update_intent(
+                    intent_id, "approved", str(ref), auth, lane_snapshot=snapshot
+                )
+            )
+            if this_sale:
+                self.complete_if_paid()
+        else:
+            self._commit(
+                lambda snapshot: store.update_intent(
+                    intent_id, "declined", detail="rejected by attendant", lane_snapshot=snapshot
+                )
+            )
 
     # ------------------------------------------------------------------ cash
     def cmd_cash(self, command: Command) -> None:
@@ -321,9 +338,9 @@ class Tendering:
             Tender("cash", amount, intent.intent_id, tendered=tendered, change=change)
         )
         lane.record_action("cash_payment", staff, f"tendered {tendered} change {change}")
-        lane.deps.store.record_intent(intent, self.state.to_snapshot())
-        for item in open_of(self.state.interventions, "cash_payment"):
+        for item in open_of(self.state.interventions, "cash_payment"):  # closed in the same commit
             lane.close_intervention(item, staff.staff_id, "approve")
+        self._commit(lambda snapshot: lane.deps.store.record_intent(intent, snapshot))
         lane.emit(
             "cash_taken",
             tendered=tendered,
@@ -333,7 +350,7 @@ class Tendering:
             remaining=self.remaining(),
         )
         self.pulse_drawer()
-        self._complete_if_paid()
+        self.complete_if_paid()
 
     def cancel_cash(self, item: Intervention, staff: StaffMember) -> None:
         self.lane.close_intervention(item, staff.staff_id, "reject")
@@ -343,8 +360,13 @@ class Tendering:
             self.lane.emit("payment_cancelled")
 
     def pulse_drawer(self) -> None:
+        """Pulse the drawer open; a relay fault, or a drawer switch still reporting closed
+        after the pulse (a jammed drawer), is a ``drawer_fault`` intervention."""
+        drawer = self.lane.deps.drawer
         try:
-            self.lane.deps.drawer.open()
+            drawer.open()
+            if drawer.is_open() is False:
+                raise DeviceError("the drawer did not open (its switch still reports closed)")
         except DeviceError as exc:
             self.lane.emit("device_fault", device="drawer", message=str(exc))
             if not open_of(self.state.interventions, "drawer_fault"):
@@ -352,75 +374,6 @@ class Tendering:
             return
         self.lane.emit("drawer_opened")
 
-    # ------------------------------------------------------------------ completion
-    def _complete_if_paid(self) -> None:
-        totals = self.totals()
-        if self.remaining(totals) > 0:
-            return
-        lane = self.lane
-        deps = lane.deps
-        cfg = lane.config
-        assert self.state.sale_id is not None
-        now = deps.clock.now()
-        sale = CompletedSale(
-            sale_id=self.state.sale_id,
-            event_id=deps.ids.new_id(),
-            kiosk_id=cfg.kiosk.id,
-            store_id=cfg.store.id,
-            boot=deps.boot,
-            occurred_at=lane.now_iso(),
-            business_day=lane.today().isoformat(),
-            currency=cfg.store.currency,
-            language=self.state.language,
-            lines=tuple(self.state.basket.active_lines()),
-            totals=totals,
-            cash_rounding=self.state.cash_rounding,
-            tenders=tuple(self.state.tenders),
-            member_id=self.state.member.member_id if self.state.member else None,
-            attendant_actions=tuple(self.state.actions),
-            basket_adjustments=tuple(self.state.basket.adjustments),
-        )
-        after = LaneState(
-            mode="complete",
-            language=self.state.language,
-            interventions=[i for i in self.state.interventions if i.is_open],
-        )
-        record = deps.store.complete_sale(sale, after.to_snapshot())
-        receipt = build_receipt(sale, record, cfg.store, cfg.receipt, local_display(now, deps.tz))
-        text = render_text(receipt, cfg.receipt.width)
-        after.last_receipt = {
-            "receipt_no": record.receipt_no,
-            "seq": record.seq,
-            "barcode": receipt.barcode,
-            "text": text,
-        }
-        lane.state = after
-        lane.touch()
-        logger.info(
-            "sale completed",
-            extra={
-                "kiosk": cfg.kiosk.id,
-                "sale": sale.sale_id,
-                "seq": record.seq,
-                "event": sale.event_id,
-            },
-        )
-        lane.emit(
-            "sale_completed",
-            sale_id=sale.sale_id,
-            seq=record.seq,
-            receipt_no=record.receipt_no,
-            due=totals.due + sale.cash_rounding,
-            paid=sale.paid,
-            change=sale.change,
-            hash=record.hash,
-        )
-        try:
-            deps.printer.print_text(record.receipt_no, text, receipt.barcode)
-            lane.emit("receipt_printed", receipt_no=record.receipt_no)
-        except DeviceError as exc:
-            lane.emit("receipt_not_printed", receipt_no=record.receipt_no, message=str(exc))
-            if not open_of(lane.state.interventions, "printer_fault"):
-                lane.open_intervention(
-                    "printer_fault", message=str(exc), receipt_no=record.receipt_no
-                )
+    def complete_if_paid(self) -> None:
+        """Record the sale when nothing remains to pay (``kiosk.lane_completion``)."""
+        self.lane.completion.complete_if_paid()

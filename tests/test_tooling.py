@@ -41,7 +41,11 @@ def read_csv(name: str) -> list[dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def demo_config() -> Config:
-    return parse_config((DEMO / "kiosk.toml").read_text(encoding="utf-8"))
+    # The demo reads its member-phone key from a credentials file that `demo init` creates.
+    return parse_config(
+        (DEMO / "kiosk.toml").read_text(encoding="utf-8"),
+        read_file=lambda name: "k" * 32 if name == "secrets/member-phone.key" else "",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -180,9 +184,9 @@ def test_demo_config_sets_every_key_the_parser_knows() -> None:
                     for i, layout in enumerate(table.get(f.name, [{}]))
                     for key in sorted(layout_keys - set(layout))
                 ]
-            elif f.name not in table:
+            elif not {f.name, f"{f.name}_env", f"{f.name}_file"} & set(table):
+                # A secret counts as set in any of its three forms (inline, _env, _file).
                 missing.append(f"{section.name}.{f.name}")
-    assert "password_env" in data["broker"]
     assert missing == []
 
 

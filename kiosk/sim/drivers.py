@@ -2,10 +2,12 @@
 
 The composition root hands the sim a table of named driver functions built from the fakes it
 wired, so this front end never imports ``kiosk.hw`` (adapters do not import each other).
+Called on the sim's main thread, between lane commands.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,10 +29,18 @@ class SimDrivers:
         action = message.get("action")
         if not isinstance(action, str) or action not in self.actions:
             known = ", ".join(sorted(self.actions))
-            raise InvalidCommand(f"sim needs an 'action', one of: {known}")
+            what = "needs an 'action'" if action is None else f"has no action {action!r}"
+            raise InvalidCommand(f"sim {what}; known actions: {known}")
         kwargs = {k: v for k, v in message.items() if k not in ("cmd", "action", "id")}
+        driver = self.actions[action]
         try:
-            result = self.actions[action](**kwargs)
+            inspect.signature(driver).bind(**kwargs)
+        except TypeError:
+            takes = ", ".join(inspect.signature(driver).parameters) or "no arguments"
+            given = ", ".join(sorted(kwargs)) or "none"
+            raise InvalidCommand(f"sim {action} takes {takes}; got {given}") from None
+        try:
+            result = driver(**kwargs)
         except TypeError as exc:
             raise InvalidCommand(f"sim {action}: {exc}") from None
         except ValueError as exc:

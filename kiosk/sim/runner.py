@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any, TextIO
 
 from kiosk.checkout import Lane
@@ -35,6 +35,10 @@ POSITIONAL: dict[str, tuple[str, ...]] = {
     "cash": ("tendered",),
     "language": ("language",),
     "open_drawer": ("reason",),
+    "start": ("language",),
+    "price_override": ("line", "unit_price", "reason"),
+    "out_of_service": ("on", "reason"),
+    "sim": ("action",),
 }
 ALIASES = {"login": "staff_login", "badge": "staff_login", "logout": "staff_logout", "plu": "add"}
 INT_ARGS = {"line", "amount", "tendered", "unit_price", "page"}
@@ -49,6 +53,8 @@ def parse_text(line: str) -> dict[str, Any]:
     if not words:
         raise InvalidCommand("empty line")
     name, rest = words[0], words[1:]
+    if name not in COMMANDS and name not in ALIASES and name != "sim":
+        raise InvalidCommand(f"unknown command {name!r}; {help_text()}")
     message: dict[str, Any] = {"cmd": ALIASES.get(name, name)}
     positional = list(POSITIONAL.get(name, ()))
     for word in rest:
@@ -81,30 +87,40 @@ class SimRunner:
         self._emit(self.lane.restore())
         self._emit([{"event": "ready", "kiosk": self.lane.config.kiosk.id}])
 
-    def run(self, lines: Iterable[str]) -> None:
+    def run(self, lines: Iterable[str], text: bool = False) -> None:
+        """Answer each line; ``text=True`` reads text-mode commands even in JSON mode (the
+        scripted demo basket is written in the text language)."""
         for raw in lines:
             line = raw.strip()
             if not line or line.startswith("#"):
                 continue
             if line in ("quit", "exit"):
                 break
-            self.one(line)
+            self.one(line, text=text)
 
-    def one(self, line: str) -> None:
+    def one(self, line: str, text: bool = False) -> None:
+        """Run one command. Every event it causes (and the view after it, in JSON mode)
+        carries the command's ``id`` when it had one."""
         events: list[dict[str, Any]]
+        command_id: Any = None
         try:
-            message = self._parse(line)
+            message = self._parse(line, text)
+            command_id = message.get("id")
             if message.get("cmd") == "sim":
                 events = [self.drivers.run(message)]
             else:
                 events = self.lane.handle(message)
         except LaneError as exc:
             events = [{"event": "error", "code": exc.code, "message": str(exc)}]
+        if self.json_mode:
+            events.append({"event": "view", **self.lane.view()})
+        if command_id is not None:
+            for event in events:
+                event.setdefault("id", command_id)
         self._emit(events)
-        self._emit([{"event": "view", **self.lane.view()}] if self.json_mode else [])
 
-    def _parse(self, line: str) -> dict[str, Any]:
-        if not self.json_mode:
+    def _parse(self, line: str, text: bool) -> dict[str, Any]:
+        if text or not self.json_mode:
             return parse_text(line)
         try:
             message = json.loads(line)
@@ -131,15 +147,14 @@ def render_event(event: dict[str, Any], lane: Lane) -> str:
         return f"== sale completed, seq {fields['seq']} ==\n{lane.state.last_receipt['text']}"
     if kind in ("item_added", "line_changed", "line_voided", "payment_approved", "cash_taken"):
         view = lane.view()
-        t = view["totals"]
         detail = " ".join(f"{k}={v}" for k, v in fields.items())
+        if view.get("sale_id") is None:  # the command also finished the sale: no totals now
+            return f"{kind}: {detail}"
+        t = view["totals"]
         return f"{kind}: {detail}  | due {t['due']} paid {t['paid']} remaining {t['remaining']}"
     return f"{kind}: " + " ".join(f"{k}={v}" for k, v in fields.items())
 
 
 def help_text() -> str:
-    names = sorted(set(COMMANDS) | set(ALIASES))
+    names = sorted(set(COMMANDS) | set(ALIASES) | {"sim"})
     return "commands: " + ", ".join(names) + " (see docs/lane-protocol.md)"
-
-
-Reader = Callable[[], str]

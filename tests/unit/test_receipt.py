@@ -1,4 +1,5 @@
-"""kiosk.receipt: receipt data from a sale, and its text rendering at 32/42/48 columns."""
+"""kiosk.receipt and kiosk.receipt_text: receipt data from a sale, and its text rendering at
+32/42/48 columns."""
 
 from __future__ import annotations
 
@@ -16,16 +17,8 @@ from kiosk.errors import ConfigError, LaneError
 from kiosk.money import Money
 from kiosk.payments import Tender
 from kiosk.pricing import cash_due, price_basket
-from kiosk.receipt import (
-    LABELS,
-    Receipt,
-    build_receipt,
-    display_width,
-    label,
-    render_text,
-    truncate,
-    wrap,
-)
+from kiosk.receipt import LABELS, Receipt, build_receipt, label, render_text
+from kiosk.receipt_text import display_width, truncate, wrap
 from kiosk.sale import CompletedSale, SaleRecord
 
 STORE = StoreConfig(name="Demo Store 示范店", address=("1 Example Road",))

@@ -1,0 +1,373 @@
+"""``kiosk sim`` end to end on a demo kiosk in tmp_path: a JSON-lines session through the
+console script (every line JSON, errors answered and the sim keeps going, command ids echoed),
+the scripted ``--demo`` basket in text and JSON mode, a text-mode session, and no card
+number-like digits in the database or on stdout after card sales."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+import shutil
+import sqlite3
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kiosk.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+KIOSK_SCRIPT = REPO / ".venv" / "bin" / "kiosk"
+WATER, BANANA_1250G, BEER = "6921168509256", "2110001012501", "6935284410013"
+# A digit run that is not part of a longer word or hex string (hashes, uuids are not PANs).
+DIGIT_RUN = re.compile(rb"(?<![0-9A-Za-z])[0-9]{13,19}(?![0-9A-Za-z])")
+
+
+@pytest.fixture(autouse=True)
+def root_logging_restored() -> Iterator[None]:
+    """``main`` installs its JSON handler on the root logger; put pytest's back afterwards."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
+@pytest.fixture(scope="module")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("template") / "kiosk"
+    assert main(["demo", "init", "--dir", str(folder)]) == 0
+    return folder
+
+
+@pytest.fixture
+def kiosk_dir(demo_template: Path, tmp_path: Path) -> Path:
+    folder = tmp_path / "kiosk"
+    shutil.copytree(demo_template, folder)
+    return folder
+
+
+@pytest.fixture
+def config(kiosk_dir: Path) -> str:
+    return str(kiosk_dir / "kiosk.toml")
+
+
+def luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
+
+
+def test_luhn_check_recognises_test_card_numbers() -> None:
+    assert luhn_ok("4242424242424242")
+    assert luhn_ok("4111111111111111")
+    assert luhn_ok("378282246310005")
+    assert not luhn_ok("4242424242424241")
+
+
+def catalog_gtins(db_path: Path) -> set[str]:
+    conn = sqlite3.connect(db_path)
+    try:
+        return {row[0].lstrip("0") for row in conn.execute("SELECT gtin FROM product_gtins")}
+    finally:
+        conn.close()
+
+
+def card_number_like(data: bytes, gtins: set[str]) -> list[str]:
+    """Luhn-valid 13-19 digit runs that are not a product GTIN of the catalog."""
+    runs = {match.group().decode() for match in DIGIT_RUN.finditer(data)}
+    return sorted(run for run in runs if luhn_ok(run) and run.lstrip("0") not in gtins)
+
+
+def test_card_number_finder_finds_a_pan_and_ignores_gtins_and_hex() -> None:
+    data = b'{"gtin":"06921168509256","pan":"4242424242424242","hash":"a4111111111111111f"}'
+    assert card_number_like(data, {"6921168509256"}) == ["4242424242424242"]
+
+
+def db_bytes(folder: Path) -> bytes:
+    return b"".join(path.read_bytes() for path in sorted(folder.glob("kiosk.db*")))
+
+
+def db_values(folder: Path) -> bytes:
+    """Every value of every table, one per line. Scanned instead of the file's bytes because
+    SQLite stores a row's columns back to back: ref ``T-000001``, auth ``790492`` and last4
+    ``4242`` read as the digit run ``0000017904924242`` in the raw file."""
+    conn = sqlite3.connect(folder / "kiosk.db")
+    try:
+        tables = [
+            row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        ]
+        assert {"sales", "sale_tenders", "payment_intents", "journal", "outbox"} <= set(tables)
+        values: list[bytes] = []
+        for table in tables:
+            for row in conn.execute(f'SELECT * FROM "{table}"'):
+                for value in row:
+                    if isinstance(value, bytes):
+                        values.append(value)
+                    elif value is not None:
+                        values.append(str(value).encode())
+        return b"\n".join(values)
+    finally:
+        conn.close()
+
+
+def sales_count(folder: Path) -> int:
+    conn = sqlite3.connect(folder / "kiosk.db")
+    try:
+        count: int = conn.execute("SELECT count(*) FROM sales").fetchone()[0]
+        return count
+    finally:
+        conn.close()
+
+
+def run_sim(config: str, *flags: str, stdin: str) -> subprocess.CompletedProcess[str]:
+    assert KIOSK_SCRIPT.exists(), f"{KIOSK_SCRIPT}: run `pip install -e .` into .venv"
+    return subprocess.run(
+        [str(KIOSK_SCRIPT), "sim", *flags, "--config", config],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    events = []
+    for line in text.splitlines():
+        event = json.loads(line)  # every stdout line is one JSON object
+        assert isinstance(event, dict), line
+        assert isinstance(event.get("event"), str), line
+        events.append(event)
+    return events
+
+
+def answers(events: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Split a JSON session after the start-up events into one list per command: each
+    command's events end with its ``view``."""
+    ready = next(i for i, e in enumerate(events) if e["event"] == "ready")
+    chunks: list[list[dict[str, Any]]] = [[]]
+    for event in events[ready + 1 :]:
+        chunks[-1].append(event)
+        if event["event"] == "view":
+            chunks.append([])
+    assert chunks[-1] == []
+    return chunks[:-1]
+
+
+# ------------------------------------------------------------------------------ JSON session
+SESSION: list[tuple[str | None, str]] = [
+    ("c1", json.dumps({"cmd": "start", "language": "en", "id": "c1"})),
+    ("c2", json.dumps({"cmd": "scan", "code": WATER, "id": "c2"})),
+    ("c3", json.dumps({"cmd": "scan", "code": WATER, "id": "c3"})),
+    (None, '{"cmd": "scan", "code": '),  # broken JSON: answered, the sim keeps going
+    ("c5", json.dumps({"cmd": "sim", "action": "nope", "id": "c5"})),
+    ("c6", json.dumps({"cmd": "scan", "code": BANANA_1250G, "id": "c6"})),
+    ("c7", json.dumps({"cmd": "scan", "code": BEER, "id": "c7"})),
+    ("c8", json.dumps({"cmd": "staff_login", "badge": "ST0001", "id": "c8"})),
+    ("c9", json.dumps({"cmd": "clear", "intervention": "age_check", "resolution": "approve",
+                       "id": "c9"})),
+    ("c10", json.dumps({"cmd": "staff_logout", "id": "c10"})),
+    ("c11", json.dumps({"cmd": "sim", "action": "terminal.next", "outcome": "declined",
+                        "id": "c11"})),
+    ("c12", json.dumps({"cmd": "pay", "method": "card", "id": "c12"})),
+    (None, json.dumps({"cmd": "pay", "method": "card"})),  # no id: none is added
+    (None, "[1, 2]"),
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def json_session(
+    tmp_path_factory: pytest.TempPathFactory, demo_template: Path
+) -> tuple[Path, str, list[dict[str, Any]]]:
+    folder = tmp_path_factory.mktemp("session") / "kiosk"
+    shutil.copytree(demo_template, folder)
+    stdin = "".join(line + "\n" for _, line in SESSION)
+    done = run_sim(str(folder / "kiosk.toml"), "--json", stdin=stdin)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    return folder, done.stdout, json_lines(done.stdout)
+
+
+def test_json_session_starts_with_ready(
+    json_session: tuple[Path, str, list[dict[str, Any]]],
+) -> None:
+    _, _, events = json_session
+    assert {"event": "ready", "kiosk": "s0001-k01"} in events[:2]
+
+
+def test_json_session_answers_every_command_with_its_events_and_a_view(
+    json_session: tuple[Path, str, list[dict[str, Any]]],
+) -> None:
+    _, _, events = json_session
+    chunks = answers(events)
+    assert len(chunks) == len(SESSION)
+    for chunk in chunks:
+        assert [e["event"] for e in chunk].count("view") == 1
+
+
+def test_json_session_echoes_the_command_id_on_its_events(
+    json_session: tuple[Path, str, list[dict[str, Any]]],
+) -> None:
+    _, _, events = json_session
+    for (command_id, line), chunk in zip(SESSION, answers(events), strict=True):
+        for event in chunk:
+            if command_id is None:
+                assert "id" not in event, (line, event)
+            else:
+                assert event.get("id") == command_id, (line, event)
+
+
+def test_json_session_answers_bad_json_with_an_error_and_keeps_going(
+    json_session: tuple[Path, str, list[dict[str, Any]]],
+) -> None:
+    _, _, events = json_session
+    chunks = answers(events)
+    error = chunks[3][0]
+    assert error["event"] == "error"
+    assert error["code"] == "invalid_command"
+    assert error["message"].startswith("not JSON: ")
+    assert chunks[5][0]["event"] == "item_added"  # the next command still works
+    assert chunks[13][0] == {
+        "event": "error",
+        "code": "invalid_command",
+        "message": "a command must be a JSON object",
+    }
+
+
+def test_json_session_unknown_sim_action_names_the_known_actions(
+    json_session: tuple[Path, str, list[dict[str, Any]]],
+) -> None:
+    _, _, events = json_session
+    error = answers(events)[4][0]
+    assert error["event"] == "error"
+    assert error["code"] == "invalid_command"
+    assert "'nope'" in error["message"]
+    for action in ("terminal.next", "printer.paper_out", "drawer.close", "wallet.next"):
+        assert action in error["message"]
+
+
+def test_json_session_sells_the_demo_basket(
+    json_session: tuple[Path, str, list[dict[str, Any]]],
+) -> None:
+    folder, _, events = json_session
+    chunks = answers(events)
+    kinds = [[e["event"] for e in chunk] for chunk in chunks]
+    assert "intervention_opened" in kinds[6]
+    assert "intervention_cleared" in kinds[8]
+    assert chunks[10][0]["event"] == "sim_done"
+    assert "payment_declined" in kinds[11]
+    assert kinds[12][-4:] == ["payment_approved", "sale_completed", "receipt_printed", "view"]
+    completed = chunks[12][-3]
+    assert (completed["due"], completed["paid"], completed["seq"]) == (1823, 1823, 1)
+    assert completed["receipt_no"] == "s0001-k01-1"
+    assert chunks[12][-1]["sale_id"] is None
+    assert sales_count(folder) == 1
+
+
+def test_card_sale_leaves_no_card_number_in_db_or_stdout(
+    json_session: tuple[Path, str, list[dict[str, Any]]],
+) -> None:
+    folder, stdout, _ = json_session
+    gtins = catalog_gtins(folder / "kiosk.db")
+    assert gtins
+    values = db_values(folder)
+    assert b"4242" in values  # the sim card's last four digits are kept, and only those
+    assert card_number_like(values, gtins) == []
+    assert b"4242424242424242" not in db_bytes(folder)
+    assert card_number_like(stdout.encode(), gtins) == []
+
+
+# ------------------------------------------------------------------------------ --demo
+def test_demo_flag_sells_the_scripted_basket_and_prints_the_receipt(
+    config: str, kiosk_dir: Path
+) -> None:
+    done = run_sim(config, "--demo", stdin="")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "== sale completed, seq 1 ==" in out
+    for text in ("Receipt no.                    s0001-k01-1", "Card ****4242", "Total", "18.23"):
+        assert text in out
+    assert "receipt_printed: receipt_no=s0001-k01-1" in out
+    assert "error: code=blocked" in out  # paying with the age check open was refused
+    # The approval is printed without totals of the (already reset) next basket.
+    approved = next(line for line in out.splitlines() if line.startswith("payment_approved"))
+    assert approved == "payment_approved: method=card amount=1823 remaining=0"
+    gtins = catalog_gtins(kiosk_dir / "kiosk.db")
+    assert card_number_like(out.encode(), gtins) == []
+    assert card_number_like(db_values(kiosk_dir), gtins) == []
+    assert b"4242424242424242" not in db_bytes(kiosk_dir)
+    assert sales_count(kiosk_dir) == 1
+
+
+def test_demo_flag_in_json_mode_sells_the_basket_as_json(
+    config: str,
+    kiosk_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert main(["sim", "--json", "--demo", "--config", config]) == 0
+    events = json_lines(capsys.readouterr().out)
+    kinds = [e["event"] for e in events]
+    assert "sale_completed" in kinds
+    errors = [e for e in events if e["event"] == "error"]
+    assert [e["code"] for e in errors] == ["blocked"]
+    assert sales_count(kiosk_dir) == 1
+
+
+# ------------------------------------------------------------------------------ text mode
+def test_text_session_answers_each_line_and_keeps_going(
+    config: str,
+    kiosk_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    script = "\n".join(
+        [
+            "# a comment line is skipped",
+            "start language=en",
+            f"scan {WATER}",
+            "scna 1",
+            "set_qty one 2",
+            "sim terminal.next outcome=approved amount=100",
+            "pay card",
+            "pay card",
+            "quit",
+            f"scan {WATER}",  # after quit: not read
+        ]
+    )
+    monkeypatch.setattr("sys.stdin", io.StringIO(script + "\n"))
+    assert main(["sim", "--config", config]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "ready: kiosk=s0001-k01"
+    assert any(line.startswith("item_added: line=1 sku=100001") for line in lines)
+    assert any(line.startswith("error: code=invalid_command message=unknown command 'scna'")
+               for line in lines)  # fmt: skip
+    assert "error: code=invalid_command message=set_qty: line must be a whole number" in lines
+    assert "sim_done: action=terminal.next result=None" in lines
+    partial = next(line for line in lines if line.startswith("payment_approved: method=card"))
+    assert partial.startswith("payment_approved: method=card amount=100 remaining=100")
+    assert partial.endswith("| due 200 paid 100 remaining 100")
+    assert "== sale completed, seq 1 ==" in lines
+    assert sum(line.startswith("item_added") for line in lines) == 1
+    assert sales_count(kiosk_dir) == 1
+
+
+def test_view_command_echoes_an_integer_id(
+    config: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO('{"cmd": "view", "id": 1}\n'))
+    assert main(["sim", "--json", "--config", config]) == 0
+    events = json_lines(capsys.readouterr().out)
+    assert events[-1]["event"] == "view"
+    assert events[-1]["id"] == 1
+    assert events[-1]["kiosk"] == "s0001-k01"
