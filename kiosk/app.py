@@ -30,6 +30,7 @@ from kiosk.store import (
     SqliteMembers,
     SqliteStaffDirectory,
     migrate,
+    open_catalog_reader,
     open_db,
 )
 
@@ -107,8 +108,10 @@ class HeadlessKiosk:
     terminal: SimCardTerminal
     wallet: SimWalletGateway
     drivers: SimDrivers
+    catalog_db: sqlite_utils.Database
 
     def close(self) -> None:
+        self.catalog_db.conn.close()
         self.db.conn.close()
 
 
@@ -118,6 +121,7 @@ def build_headless(config: Config, clock: Clock | None = None, sleep: Any = None
     db = open_store(config)
     store = SqliteLaneStore(db, config.kiosk.id)
     boot = store.boot()
+    catalog_db = open_catalog_reader(config.paths.db)
     printer, drawer, light = FakePrinter(clock), FakeDrawer(clock), FakeLight(clock)
     extra = {"sleep": sleep} if sleep is not None else {}
     terminal, wallet = SimCardTerminal(clock, **extra), SimWalletGateway(clock, **extra)
@@ -127,7 +131,7 @@ def build_headless(config: Config, clock: Clock | None = None, sleep: Any = None
         tz=time_zone(config),
         clock=clock,
         ids=RandomIds(clock),
-        catalog=SqliteCatalog(db),
+        catalog=SqliteCatalog(catalog_db),
         store=store,
         staff=SqliteStaffDirectory(db),
         members=SqliteMembers(db, phone_key),
@@ -157,4 +161,6 @@ def build_headless(config: Config, clock: Clock | None = None, sleep: Any = None
         }
     )
     lane = Lane(deps)
-    return HeadlessKiosk(config, db, store, lane, printer, drawer, light, terminal, wallet, drivers)
+    return HeadlessKiosk(
+        config, db, store, lane, printer, drawer, light, terminal, wallet, drivers, catalog_db
+    )

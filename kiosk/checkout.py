@@ -251,6 +251,7 @@ class Lane:
             reason=reason,
             opened_at=self.now_iso(),
             opened_mono=self.deps.clock.monotonic(),
+            opened_boot=self.deps.boot,
             line_no=line_no,
             detail=detail,
         )
@@ -270,7 +271,9 @@ class Lane:
         return item
 
     def close_intervention(self, item: Intervention, staff_id: str, resolution: Resolution) -> None:
-        done = item.cleared(staff_id, resolution, self.now_iso(), self.deps.clock.monotonic())
+        done = item.cleared(
+            staff_id, resolution, self.now_iso(), self.deps.clock.monotonic(), self.deps.boot
+        )
         self.state.interventions = [
             done if i.intervention_id == item.intervention_id else i
             for i in self.state.interventions

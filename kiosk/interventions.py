@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
 from typing import Any, Final, Literal
 
 Reason = Literal[
@@ -37,12 +38,15 @@ Resolution = Literal["approve", "reject"]
 @dataclass(frozen=True, slots=True)
 class Intervention:
     """One intervention. ``opened_at``/``cleared_at`` are RFC 3339 UTC strings; ``opened_mono``
-    is the lane clock's monotonic time at opening (durations survive clock changes)."""
+    is the lane clock's monotonic time at opening and ``opened_boot`` the kiosk boot it belongs
+    to: within one boot the duration comes from the monotonic clock (immune to clock changes);
+    an intervention that survived a restart is timed by the wall clock instead."""
 
     intervention_id: str
     reason: Reason
     opened_at: str
     opened_mono: float
+    opened_boot: int = 0
     line_no: int | None = None
     detail: Mapping[str, Any] = field(default_factory=dict)
     cleared_at: str | None = None
@@ -59,14 +63,19 @@ class Intervention:
         return self.reason not in NON_BLOCKING
 
     def cleared(
-        self, staff_id: str, resolution: Resolution, at: str, mono_now: float
+        self, staff_id: str, resolution: Resolution, at: str, mono_now: float, boot: int = 0
     ) -> Intervention:
+        if boot == self.opened_boot:
+            seconds = mono_now - self.opened_mono
+        else:
+            opened = datetime.fromisoformat(self.opened_at)
+            seconds = (datetime.fromisoformat(at) - opened).total_seconds()
         return replace(
             self,
             cleared_at=at,
             cleared_by=staff_id,
             resolution=resolution,
-            open_seconds=round(max(0.0, mono_now - self.opened_mono), 3),
+            open_seconds=round(max(0.0, seconds), 3),
         )
 
     def to_dict(self) -> dict[str, Any]:

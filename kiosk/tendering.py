@@ -318,6 +318,10 @@ class Tendering:
         payable, rounding = cash_due(remaining, lane.config.cash)
         if tendered >= payable:
             amount, change = payable, tendered - payable
+        elif tendered >= remaining:
+            # Between the exact amount and the cash-rounded one: take the exact amount, no
+            # rounding line, and give the difference back, so nothing is ever overpaid.
+            amount, change, rounding = remaining, tendered - remaining, 0
         else:
             amount, change, rounding = tendered, 0, 0
         assert self.state.sale_id is not None

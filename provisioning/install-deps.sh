@@ -42,6 +42,7 @@ PACKAGES=(
     fonts-noto-cjk      # Chinese glyphs for the UI (Noto Sans CJK)
     supervisor          # runs the whole local stack for development and demos
     tzdata              # IANA time zones (store.time_zone, e.g. Asia/Shanghai)
+    libusb-1.0-0        # USB backend for pyusb: ESC/POS printers on USB
 )
 
 usage() {

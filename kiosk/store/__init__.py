@@ -13,7 +13,7 @@ its subclasses (StorageFull, StorageReadOnly, IntegrityError, SchemaTooNew).
 """
 
 from kiosk.store.backup import BackupReport, RestoreReport, backup, restore, verify_backup
-from kiosk.store.catalog import SqliteCatalog
+from kiosk.store.catalog import SqliteCatalog, open_catalog_reader
 from kiosk.store.catalog_import import ImportReport, import_catalog
 from kiosk.store.check import CheckReport, check_db
 from kiosk.store.db import connect, open_db, translate_errors, write_transaction
@@ -48,6 +48,7 @@ __all__ = [
     "import_members",
     "import_staff",
     "migrate",
+    "open_catalog_reader",
     "open_db",
     "phone_hash",
     "restore",

@@ -21,7 +21,7 @@ from typing import Any, Final
 import sqlite_utils
 
 from kiosk.catalog import Product, SearchPage, Unit
-from kiosk.store.db import map_error, translate_errors
+from kiosk.store.db import map_error, open_db, translate_errors
 
 _COLUMNS: Final[str] = (
     "p.sku, p.names, p.price, p.tax_code, p.unit, p.plu, p.category, p.age_limit, "
@@ -67,6 +67,24 @@ def _like_pattern(word: str) -> str:
 
 def _fts_phrase(word: str) -> str:
     return '"' + word.replace('"', '""') + '"'
+
+
+LOOKUP_MMAP_BYTES: Final[int] = 1 << 30
+LOOKUP_CACHE_KIB: Final[int] = 32 * 1024
+
+
+def open_catalog_reader(path: str) -> sqlite_utils.Database:
+    """A read-only connection tuned for per-scan lookups: the file is memory-mapped (up to
+    1 GiB) and the page cache is 32 MiB, so a lookup in a large catalog reads pages from memory
+    instead of copying them through read() calls. It is separate from the lane's write
+    connection: a catalog import on the writer is seen here after its swap commits. (With
+    mmap an I/O error on the file arrives as SIGBUS and stops the process; kiosk.db is
+    crash-safe and the service manager restarts it.)"""
+    db = open_db(path, read_only=True)
+    with translate_errors():
+        db.conn.execute(f"PRAGMA mmap_size={LOOKUP_MMAP_BYTES}")
+        db.conn.execute(f"PRAGMA cache_size=-{LOOKUP_CACHE_KIB}")
+    return db
 
 
 class SqliteCatalog:

@@ -108,7 +108,10 @@ def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 def _configure(conn: sqlite3.Connection, read_only: bool) -> None:
     conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+    # A read-only connection cannot change the journal mode (a backup file is in rollback
+    # mode until a writer opens it): it only reads the mode.
+    pragma = "PRAGMA journal_mode" if read_only else "PRAGMA journal_mode=WAL"
+    mode = conn.execute(pragma).fetchone()[0]
     if str(mode).lower() != "wal":
         if not read_only:
             raise StoreError(f"kiosk.db could not be put in WAL mode (journal_mode is {mode})")

@@ -315,6 +315,17 @@ def test_cash_without_rounding_takes_the_exact_amount(tmp_path: Path) -> None:
     assert (taken["amount"], taken["change"], taken["rounding"]) == (873, 127, 0)
 
 
+def test_cash_between_exact_and_rounded_amount_is_never_overpaid(tmp_path: Path) -> None:
+    kit = make_kiosk(tmp_path, cash={"rounding_increment": 10})
+    kit.cmd("scan", code="6908876500195")  # toast 7.99: cash-rounded, 8.00 would be due
+    kit.cmd("scan", code="6908876500195")  # 15.98, rounds up to 16.00
+    kit.login()
+    events = kit.cmd("cash", tendered=1599)
+    taken = only(events, "cash_taken")
+    assert (taken["amount"], taken["change"], taken["rounding"]) == (1598, 1, 0)
+    assert one_sale(kit) == {"seq": 1, "due": 1598, "paid": 1598, "change": 1, "rounding": 0}
+
+
 def test_cash_refuses_a_tendered_amount_out_of_range(tmp_path: Path) -> None:
     kit = make_kiosk(tmp_path)
     kit.cmd("scan", code=WATER)

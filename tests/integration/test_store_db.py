@@ -125,3 +125,20 @@ def test_map_error_uses_the_message_when_there_is_no_code(
     message: str, kind: type[StoreError]
 ) -> None:
     assert type(map_error(sqlite3.OperationalError(message))) is kind
+
+
+def test_read_only_open_of_a_rollback_journal_file_works(tmp_path: Path) -> None:
+    # A backup copy is in rollback-journal mode; a read-only open (db check) must not try to
+    # switch it to WAL, which would fail with "attempt to write a readonly database".
+    path = tmp_path / "backup.db"
+    raw = sqlite3.connect(path)
+    raw.execute("PRAGMA journal_mode=DELETE")
+    raw.execute("CREATE TABLE t (x)")
+    raw.commit()
+    raw.close()
+    conn = connect(path, read_only=True)
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+        assert conn.execute("SELECT count(*) FROM t").fetchone()[0] == 0
+    finally:
+        conn.close()

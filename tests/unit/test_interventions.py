@@ -93,3 +93,21 @@ def test_open_seconds_is_the_monotonic_wait_rounded_to_milliseconds(
     done = item(reason, mono=opened).cleared("E01", "approve", "t", opened + waited)
     assert done.open_seconds is not None
     assert abs(done.open_seconds - waited) <= 0.0005 + 1e-6 * (opened + waited)
+
+
+def test_duration_after_a_restart_uses_the_wall_clock() -> None:
+    item = Intervention(
+        "i-1", "help", opened_at="2026-11-27T09:00:00.000Z", opened_mono=5000.0, opened_boot=3
+    )
+    # Boot 4's monotonic clock restarted near zero: it says nothing about boot 3's.
+    done = item.cleared("E01", "approve", "2026-11-27T09:02:30.500Z", mono_now=12.0, boot=4)
+    assert done.open_seconds == 150.5
+
+
+def test_duration_within_one_boot_uses_the_monotonic_clock() -> None:
+    item = Intervention(
+        "i-1", "help", opened_at="2026-11-27T09:00:00.000Z", opened_mono=100.0, opened_boot=3
+    )
+    # The wall clock jumped (NTP) but the monotonic clock did not.
+    done = item.cleared("E01", "approve", "2026-11-27T10:00:00.000Z", mono_now=107.25, boot=3)
+    assert done.open_seconds == 7.25
