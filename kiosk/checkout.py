@@ -86,6 +86,8 @@ class LaneDeps:
     light: Light
     printer: ReceiptPrinter
     boot: int = 0
+    # Called on every tick, on the lane thread (drawer left-open check, light escalation).
+    pollers: tuple[Callable[[], None], ...] = ()
 
 
 class Lane:
@@ -148,11 +150,33 @@ class Lane:
         (what it was before the command, or what the command had committed before a storage
         fault) and only the ``error`` event is answered.
         """
-        self.events = []
         command_id = message.get("id") if isinstance(message, Mapping) else None
-        try:
+
+        def run() -> None:
             command = parse_command(message)
             self._handlers[command.name](command)
+
+        return self._transact(run, command_id)
+
+    def run_internal(self, action: Callable[[Lane], None]) -> list[Event]:
+        """Run ``action(lane)`` on the lane thread with the same all-or-nothing rules as a
+        command: for device events and timers, which do not come through the protocol."""
+        return self._transact(lambda: action(self), None)
+
+    def tick(self) -> list[Event]:
+        """Periodic work (the lane runner calls it about twice a second): device polls such as
+        the drawer's left-open check and the light's escalation."""
+
+        def run() -> None:
+            for poll in self.deps.pollers:
+                poll()
+
+        return self._transact(run, None)
+
+    def _transact(self, action: Callable[[], None], command_id: Any) -> list[Event]:
+        self.events = []
+        try:
+            action()
             self._save()
             self.write_audits()
         except (LaneError, AuthError) as exc:
