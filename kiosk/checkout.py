@@ -88,6 +88,8 @@ class LaneDeps:
     boot: int = 0
     # Called on every tick, on the lane thread (drawer left-open check, light escalation).
     pollers: tuple[Callable[[], None], ...] = ()
+    # Health of every configured device (name, kind, ok, detail), for the view and telemetry.
+    device_health: Callable[[], list[dict[str, Any]]] | None = None
 
 
 class Lane:
