@@ -5,11 +5,11 @@ Pure core (no I/O), shared by the kiosk, ``central/`` and ``provisioning/``.
 
 from kiosk.protocol.canonical import GENESIS_HASH, canonical_json, chain_hash
 from kiosk.protocol.ids import uuid7
+from kiosk.protocol.mqtt import event_topic
 from kiosk.protocol.sale_event import (
     SALE_COMPLETED,
     SALE_COMPLETED_SCHEMA,
     event_body,
-    event_topic,
     receipt_number,
     sale_completed_event,
     seal,

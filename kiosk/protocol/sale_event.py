@@ -19,7 +19,6 @@ and ``due`` = totals.due + rounding. ``member`` is present only with a member.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any, Final
@@ -37,18 +36,8 @@ from kiosk.sale import AttendantAction, CompletedSale
 
 SALE_COMPLETED: Final[str] = "sale.completed"
 SALE_COMPLETED_SCHEMA: Final[str] = "pos.sale.completed/1"
-TOPIC_ROOT: Final[str] = "pos/v1"
 
-_TOPIC_LEVEL_RE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _PROMO_KINDS: Final = frozenset({"promotion", "coupon"})
-
-
-def event_topic(kiosk_id: str, event_type: str) -> str:
-    """``pos/v1/{kiosk}/evt/{type}``; refuses ids that would break the topic tree."""
-    for what, value in (("kiosk_id", kiosk_id), ("event type", event_type)):
-        if not _TOPIC_LEVEL_RE.fullmatch(value):
-            raise ValueError(f"{what} {value!r} is not a valid MQTT topic level")
-    return f"{TOPIC_ROOT}/{kiosk_id}/evt/{event_type}"
 
 
 def receipt_number(kiosk_id: str, seq: int) -> str:

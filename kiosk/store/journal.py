@@ -17,7 +17,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from kiosk.protocol.canonical import GENESIS_HASH, canonical_json
-from kiosk.protocol.sale_event import event_body, event_topic
+from kiosk.protocol.mqtt import event_topic
+from kiosk.protocol.sale_event import event_body
 
 
 def next_link(conn: sqlite3.Connection) -> tuple[int, str]:
