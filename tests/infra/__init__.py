@@ -1,0 +1,1 @@
+"""Test infrastructure: private Mosquitto and PostgreSQL servers on free loopback ports."""
