@@ -35,7 +35,7 @@ help:
 	@echo "make deps       system packages (provisioning/install-deps.sh; root or sudo)"
 	@echo "make venv       $(VENV) with the kiosk installed editable, with its test extras"
 	@echo "make lint       ruff check and ruff format --check on $(LINT_PATHS)"
-	@echo "make typecheck  mypy --strict on kiosk/ (config in setup.cfg)"
+	@echo "make typecheck  mypy --strict on kiosk/ and central/ (config in setup.cfg)"
 	@echo "make contracts  import-linter dependency contracts (config in setup.cfg)"
 	@echo "make pytest     the pytest suite only"
 	@echo "make bench      benchmarks (python -m bench), JSON output"
@@ -79,7 +79,7 @@ lint: $(VENV_STAMP)
 	$(BIN)/ruff format --check $(LINT_PATHS)
 
 typecheck: $(VENV_STAMP)
-	$(BIN)/mypy kiosk
+	$(BIN)/mypy kiosk central
 
 contracts: $(VENV_STAMP)
 	$(BIN)/lint-imports

@@ -66,6 +66,8 @@ class Sizes:
     sim_products: tuple[int, int]  # small and large catalog (benchmark 4)
     sim_runs: int  # starts per catalog (benchmark 4)
     import_rows: int  # rows imported (benchmark 5)
+    scanner_codes: int = 2000  # codes through the pty per figure (scanner_latency)
+    payments: int = 60  # card sales and cash sales each (payment_devices)
 
     @classmethod
     def full(cls) -> Sizes:
@@ -80,6 +82,8 @@ class Sizes:
             sim_products=(1_000, 250_000),
             sim_runs=15,
             import_rows=250_000,
+            scanner_codes=2000,
+            payments=60,
         )
 
     @classmethod
@@ -95,6 +99,8 @@ class Sizes:
             sim_products=(1_000, 10_000),
             sim_runs=3,
             import_rows=10_000,
+            scanner_codes=150,
+            payments=6,
         )
 
 

@@ -4,7 +4,8 @@ Main thread. A real headless lane on a demo kiosk fills baskets of 1..50 lines (
 pays each by card with ``Lane.handle({"cmd": "pay", "method": "card"})``. Two figures per sale:
 
 - ``complete_sale``: the ``SqliteLaneStore.complete_sale`` call alone (the one transaction
-  holding journal, sale, lines, tenders, outbox and the lane snapshot), timed by a stopwatch
+  holding journal, sale, lines, tenders, outbox, the lane snapshot and the queued receipt
+  job), timed by a stopwatch
   wrapped around the lane's own store method;
 - ``pay_command``: the whole command (write probe, payment intent recorded, terminal simulator,
   intent updated, the completion commit, receipt rendered and sent to the fake printer).
@@ -29,14 +30,16 @@ NAME: Final = "sale_commit"
 GOAL_RATIO: Final = 3.0
 WARMUP_SALES: Final = 3
 
-CompleteSale = Callable[[CompletedSale, Mapping[str, Any]], SaleRecord]
+CompleteSale = Callable[[CompletedSale, Mapping[str, Any], Any], SaleRecord]
 
 
 def _stopwatch(inner: CompleteSale, samples: list[int]) -> CompleteSale:
-    def complete_sale(sale: CompletedSale, lane_snapshot: Mapping[str, Any]) -> SaleRecord:
+    def complete_sale(
+        sale: CompletedSale, lane_snapshot: Mapping[str, Any], receipt: Any = None
+    ) -> SaleRecord:
         started = time.perf_counter_ns()
         try:
-            return inner(sale, lane_snapshot)
+            return inner(sale, lane_snapshot, receipt)
         finally:
             samples.append(time.perf_counter_ns() - started)
 

@@ -1,8 +1,10 @@
 """The benchmark registry and the run that assembles one JSON document. Main thread.
 
 The five benchmarks of issue 2 in issue order: ``scan_commit`` (1), ``lookup`` (2),
-``sale_commit`` (3), ``sim_start`` (4), ``catalog_import`` (5). They run in a different order
-(``RUN_ORDER``) so that the 250 000-product kiosk the import builds is reused by ``sim_start``.
+``sale_commit`` (3), ``sim_start`` (4), ``catalog_import`` (5); then the three of issue 3
+(hardware): ``scanner_latency`` (6), ``receipt_bytes`` (7), ``payment_devices`` (8). They run
+in a different order (``RUN_ORDER``) so that the 250 000-product kiosk the import builds is
+reused by ``sim_start``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,16 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from bench import import_speed, lookup, sale_commit, scan, sim_start
+from bench import (
+    import_speed,
+    lookup,
+    payment_devices,
+    receipt_bytes,
+    sale_commit,
+    scan,
+    scanner_latency,
+    sim_start,
+)
 from bench.fixtures import Context
 
 Benchmark = Callable[[Context], dict[str, Any]]
@@ -28,6 +39,9 @@ BENCHMARKS: Final[dict[str, Benchmark]] = {
     sale_commit.NAME: sale_commit.run,
     sim_start.NAME: sim_start.run,
     import_speed.NAME: import_speed.run,
+    scanner_latency.NAME: scanner_latency.run,
+    receipt_bytes.NAME: receipt_bytes.run,
+    payment_devices.NAME: payment_devices.run,
 }
 RUN_ORDER: Final[tuple[str, ...]] = (
     scan.NAME,
@@ -35,6 +49,9 @@ RUN_ORDER: Final[tuple[str, ...]] = (
     import_speed.NAME,
     sim_start.NAME,
     lookup.NAME,
+    scanner_latency.NAME,
+    receipt_bytes.NAME,
+    payment_devices.NAME,
 )
 
 

@@ -14,8 +14,14 @@ beside it and work on the same ``Lane.state``:
                            out_of_service, open_drawer
     kiosk.lane_staff       staff_login, staff_logout (badge scans too)
     kiosk.tendering        pay, cancel_payment, cash
-    kiosk.lane_completion  recording the paid sale, the receipt
+    kiosk.lane_completion  recording the paid sale and queueing its receipt
+    kiosk.lane_printing    print jobs: running, failing, retry_print, reprint, recovery
+    kiosk.lane_devices     device events (drawer, printer, scanner) and device health
     kiosk.lane_recovery    restoring after a start or crash, storage faults
+
+Device adapters report through ``Lane.device_event`` (posted to the lane thread by the lane
+runner, run with ``run_internal``); ``Lane.tick`` runs the device pollers and the lane's own
+periodic checks.
 """
 
 from __future__ import annotations
@@ -39,7 +45,9 @@ from kiosk.errors import (
 from kiosk.interventions import Intervention, Reason, Resolution, blocking, open_of
 from kiosk.lane_attendant import AttendantDesk
 from kiosk.lane_completion import Completion
+from kiosk.lane_devices import Devices
 from kiosk.lane_items import Items
+from kiosk.lane_printing import Printing
 from kiosk.lane_protocol import Command, not_found, parse_command, wrong_state
 from kiosk.lane_recovery import Recovery
 from kiosk.lane_staff import StaffSession
@@ -88,7 +96,10 @@ class LaneDeps:
     boot: int = 0
     # Called on every tick, on the lane thread (drawer left-open check, light escalation).
     pollers: tuple[Callable[[], None], ...] = ()
-    # Health of every configured device (name, kind, ok, detail), for the view and telemetry.
+    # Health of every configured device (name, kind, ok, detail; kind "fake", or fake: true,
+    # marks a simulated device),
+    # for the view and telemetry. Read at start-up, after device events and every few seconds
+    # on the tick (kiosk.lane_devices), never per command.
     device_health: Callable[[], list[dict[str, Any]]] | None = None
 
 
@@ -106,11 +117,14 @@ class Lane:
         self.staff_session = StaffSession(self)
         self.tendering = Tendering(self)
         self.completion = Completion(self)
+        self.printing = Printing(self)
+        self.devices = Devices(self)
         self.recovery = Recovery(self)
         self._dirty = False
         self._saved: Mapping[str, Any] = self.state.to_snapshot()
         self._audits: list[tuple[str, dict[str, Any]]] = []
         items, desk, staff, tendering = self.items, self.desk, self.staff_session, self.tendering
+        printing = self.printing
         self._handlers: dict[str, Callable[[Command], None]] = {
             "view": lambda _c: None,
             "start": self._cmd_start,
@@ -135,6 +149,8 @@ class Lane:
             "pay": tendering.cmd_pay,
             "cancel_payment": tendering.cmd_cancel_payment,
             "cash": tendering.cmd_cash,
+            "retry_print": printing.cmd_retry_print,
+            "reprint": printing.cmd_reprint,
         }
 
     # ------------------------------------------------------------------ entry points
@@ -142,6 +158,7 @@ class Lane:
         """Load the saved lane after a start or crash; see ``kiosk.lane_recovery``."""
         self.events = []
         self.recovery.restore()
+        self.devices.read_health()
         self._update_light()
         return self._flush()
 
@@ -167,13 +184,22 @@ class Lane:
 
     def tick(self) -> list[Event]:
         """Periodic work (the lane runner calls it about twice a second): device polls such as
-        the drawer's left-open check and the light's escalation."""
+        the drawer's left-open check and the light's escalation, a scanner disconnected too
+        long, the device health list."""
 
         def run() -> None:
             for poll in self.deps.pollers:
                 poll()
+            self.devices.poll()
 
         return self._transact(run, None)
+
+    def device_event(self, device: str, kind: str, detail: Mapping[str, Any]) -> None:
+        """A device's report (``drawer`` ``left_open``, ``printer`` ``paper_near_end``,
+        ``scanner`` ``disconnected``...; see ``kiosk.lane_devices``). Call it on the lane
+        thread inside ``run_internal`` (the lane runner's ``post`` does): an unknown device or
+        kind raises ``InvalidCommand``, answered as an ``error`` event."""
+        self.devices.event(device, kind, detail)
 
     def _transact(self, action: Callable[[], None], command_id: Any) -> list[Event]:
         self.events = []
@@ -346,10 +372,7 @@ class Lane:
     def begin_sale(self) -> None:
         # Whatever is still open (help, device faults, an unknown payment) stays open until an
         # attendant clears it: nothing is dropped without a record of who cleared it.
-        kept = open_of(self.state.interventions)
-        language = self.state.language
-        self.state = LaneState(language=language, interventions=kept)
-        self.state.mode = "scanning"
+        self.state = self.state.next_sale(self.state.language, "scanning")
         self.state.sale_id = self.deps.ids.new_id()
         self.state.started_at = self.now_iso()
         self.touch()
@@ -404,8 +427,7 @@ class Lane:
     def _cmd_new_sale(self, _command: Command) -> None:
         if self.state.mode not in ("complete", "idle"):
             raise wrong_state("a sale is in progress; finish or cancel it first")
-        kept = [i for i in self.state.interventions if i.is_open]
-        self.state = LaneState(language=self.config.kiosk.default_language, interventions=kept)
+        self.state = self.state.next_sale(self.config.kiosk.default_language)
         self.touch()
         self.emit("idle")
 

@@ -1,15 +1,20 @@
-"""The ``kiosk`` command line: the headless lane, the database and catalog tools, demo set-up.
+"""The ``kiosk`` command line: the headless lane, the database and catalog tools, demo set-up,
+and the installer's device tools.
 
-    kiosk sim [--json] [--demo]            the lane with a text or JSON-lines front end
+    kiosk sim [--json] [--demo] [--fake-devices]   the lane with a text or JSON-lines front end
     kiosk demo init --dir DIR              a ready-to-sell demo kiosk (config, db, catalog, staff)
     kiosk db check | backup PATH | restore PATH
     kiosk catalog import FILE
     kiosk staff import FILE | kiosk members import FILE
-    kiosk config check FILE
+    kiosk config check FILE                the config and every [devices.*] table, nothing opened
+    kiosk hw list [--json]                 each configured device: found/opened, health
+    kiosk hw test printer|drawer|light|scanner   test page, pulse, light cycle, echo a scan
 
 Every command but ``demo init`` and ``config check`` takes ``--config FILE`` (default:
-``$KIOSK_CONFIG``, else ``/etc/kiosk/kiosk.toml``). Errors print one clear line on stderr and
-exit with status 2 (usage or configuration) or 1 (anything else).
+``$KIOSK_CONFIG``, else ``/etc/kiosk/kiosk.toml``). ``sim`` and ``hw`` take the kiosk's lock
+(``<data_dir>/kiosk.lock``): while one of them runs, the others are refused. Errors print one
+clear line on stderr and exit with status 2 (usage or configuration) or 1 (anything else: a
+device that cannot be opened, the lock held by another process).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import sys
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from kiosk.errors import ConfigError, KioskError
 
@@ -46,6 +52,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--demo",
         action="store_true",
         help="sell a scripted demo basket first (demo catalog and staff)",
+    )
+    sim.add_argument(
+        "--fake-devices",
+        action="store_true",
+        help="drive the fakes instead of the configured devices (settings are still checked)",
+    )
+
+    hw = sub.add_parser("hw", help="device tools for installers (stop the kiosk first)")
+    hw_sub = hw.add_subparsers(dest="action", required=True)
+    hw_list = hw_sub.add_parser("list", help="configured devices: found, opened, health")
+    _config_arg(hw_list)
+    hw_list.add_argument("--json", action="store_true", help="one JSON list on stdout")
+    hw_test = hw_sub.add_parser("test", help="exercise one device")
+    _config_arg(hw_test)
+    hw_test.add_argument("device", choices=("printer", "drawer", "light", "scanner"))
+    hw_test.add_argument(
+        "--timeout", type=float, default=30.0, help="scanner: seconds to wait (%(default)s)"
+    )
+    hw_test.add_argument(
+        "--hold", type=float, default=2.0, help="light: seconds per state (%(default)s)"
     )
 
     demo = sub.add_parser("demo", help="demo kiosk set-up")
@@ -121,34 +147,103 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _config_check(args.file)
     if command == "db":
         return _db(args)
+    if command == "hw":
+        return _hw(args)
     return _import(command, args)
 
 
 # ------------------------------------------------------------------------------- commands
 def _sim(args: argparse.Namespace) -> int:
-    from kiosk.app import build_headless, read_config
+    from kiosk.app import KioskLock, build_headless, read_config
+    from kiosk.lane_runner import LaneRunner
     from kiosk.sim.demo import DEMO_SCRIPT
     from kiosk.sim.runner import SimRunner
 
-    kiosk = build_headless(read_config(args.config))
-    runner = SimRunner(kiosk.lane, kiosk.drivers, sys.stdout, json_mode=args.json)
-    try:
-        runner.start()
-        if args.demo:
-            runner.run(DEMO_SCRIPT, text=True)
-            if not sys.stdin.isatty():
-                return 0
-        runner.run(sys.stdin)
-    finally:
-        kiosk.close()
+    config = read_config(args.config)
+    with KioskLock.acquire(config.paths.data_dir, "kiosk sim"):
+        kiosk = build_headless(config, force_fakes=args.fake_devices)
+        runner = LaneRunner(kiosk.lane)
+        sim = SimRunner(runner, kiosk.drivers, sys.stdout, json_mode=args.json)
+        try:
+            kiosk.devices.connect(runner)
+            sim.start()
+            kiosk.devices.start()
+            if args.demo:
+                sim.run(DEMO_SCRIPT, text=True)
+            if not args.demo or sys.stdin.isatty():
+                sim.run(sys.stdin)
+        finally:
+            kiosk.devices.stop()  # no more scans, then let the lane finish what is queued
+            try:
+                runner.stop()
+            finally:
+                kiosk.close()
     return 0
 
 
+def _hw(args: argparse.Namespace) -> int:
+    import json
+
+    from kiosk.app import KioskLock, read_config
+    from kiosk.app import hw_tools as tools
+    from kiosk.hw.system import SystemClock
+
+    config = read_config(args.config)
+    clock = SystemClock()
+    with KioskLock.acquire(config.paths.data_dir, f"kiosk hw {args.action}"):
+        if args.action == "list":
+            rows = tools.list_devices(config, clock)
+            if args.json:
+                print(json.dumps([row.as_dict() for row in rows], ensure_ascii=False, indent=2))
+            else:
+                _print_device_table(rows)
+            return 0 if all(row.opened and row.ok for row in rows) else 1
+        if args.device == "scanner" and not args.timeout > 0:
+            raise ConfigError("--timeout", f"{args.timeout} must be more than 0 seconds")
+        if args.device == "light" and args.hold < 0:
+            raise ConfigError("--hold", f"{args.hold} must not be negative")
+
+        def say(line: str) -> None:
+            print(line, flush=True)
+
+        tests = {
+            "printer": lambda: tools.test_printer(config, clock, say),
+            "drawer": lambda: tools.test_drawer(config, clock, say),
+            "light": lambda: tools.test_light(config, clock, say, args.hold),
+            "scanner": lambda: tools.test_scanner(config, clock, say, args.timeout, sys.stdin),
+        }
+        return 0 if tests[args.device]() else 1
+
+
+def _print_device_table(rows: Sequence[Any]) -> None:
+    """A table of the devices, then each problem in full (it says what to do)."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title="configured devices")
+    for column in ("device", "kind", "name", "where", "opened", "health"):
+        table.add_column(column, overflow="fold")
+    problems = []
+    for row in rows:
+        good = row.opened and row.ok
+        health = f"ok: {row.detail}" if good else "FAULT (below)"
+        cells = (row.device, row.kind, row.name, row.where, "yes" if row.opened else "NO", health)
+        table.add_row(*(Text(cell) for cell in cells), style=None if good else "red")
+        if not good:
+            problems.append(f"{row.device} {row.name}: {row.detail}")
+    console = Console(soft_wrap=False)
+    console.print(table)
+    for problem in problems:
+        console.print(Text(problem), soft_wrap=True)
+
+
 def _config_check(path: str) -> int:
-    from kiosk.app import read_config, time_zone
+    from kiosk.app import device_settings, read_config, time_zone
 
     config = read_config(path)
     time_zone(config)
+    device_settings(config)  # each [devices.*] table against its adapter; opens nothing
     print(
         f"{path}: ok (store {config.store.id}, kiosk {config.kiosk.id}, "
         f"{config.store.currency}, tax {config.tax.mode} {config.tax.rounding})"

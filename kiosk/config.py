@@ -19,12 +19,17 @@ from typing import Literal
 from kiosk.errors import ConfigError
 
 __all__ = [
+    "DEVICE_KINDS",
+    "DEVICE_TABLES",
     "LANGUAGES",
+    "PIN_FACTORY_NAMES",
     "BarcodeConfig",
     "BrokerConfig",
     "CashConfig",
     "Config",
     "ConfigError",
+    "DeviceScalar",
+    "DeviceValue",
     "DevicesConfig",
     "KioskConfig",
     "LaneConfig",
@@ -136,12 +141,59 @@ class PaymentsConfig:
     terminal_timeout_s: float = 60.0
 
 
+# A device setting as TOML gives it: a scalar, or a list of scalars (HID allow-lists).
+DeviceScalar = str | int | float | bool
+DeviceValue = DeviceScalar | tuple[DeviceScalar, ...]
+
+# The adapter kinds each device may be; "fake" is the drivable simulation of kiosk.hw.fake.
+DEVICE_KINDS: Mapping[str, tuple[str, ...]] = {
+    "printer": ("fake", "escpos"),
+    "drawer": ("fake", "gpio", "printer"),
+    "light": ("fake", "gpio"),
+    "scanner": ("fake", "serial", "hid"),
+}
+# The per-adapter settings tables under [devices]; their keys are the fields of the adapter's
+# settings dataclass, checked by kiosk.app (the core keeps them as tables of scalars).
+DEVICE_TABLES: tuple[str, ...] = (
+    "escpos_printer",
+    "gpio_drawer",
+    "gpio_light",
+    "serial_scanner",
+    "hid_scanner",
+    "printer_drawer",
+)
+PIN_FACTORY_NAMES: tuple[str, ...] = ("mock", "rpigpio", "lgpio")
+
+
 @dataclass(frozen=True)
 class DevicesConfig:
+    """Which adapter drives each device, and each adapter's settings table (raw TOML values).
+
+    ``scanners`` lists scanner kinds, one scanner per kind (a lane may have a hand scanner and
+    a bioptic). ``pin_factory`` is the gpiozero backend; empty when no device uses GPIO."""
+
     printer: str = "fake"
     drawer: str = "fake"
     light: str = "fake"
-    scanner: str = "fake"
+    scanners: tuple[str, ...] = ("fake",)
+    pin_factory: str = ""
+    escpos_printer: Mapping[str, DeviceValue] = field(default_factory=dict)
+    gpio_drawer: Mapping[str, DeviceValue] = field(default_factory=dict)
+    gpio_light: Mapping[str, DeviceValue] = field(default_factory=dict)
+    serial_scanner: Mapping[str, DeviceValue] = field(default_factory=dict)
+    hid_scanner: Mapping[str, DeviceValue] = field(default_factory=dict)
+    printer_drawer: Mapping[str, DeviceValue] = field(default_factory=dict)
+
+    def table(self, name: str) -> Mapping[str, DeviceValue]:
+        """The settings table ``name`` (one of ``DEVICE_TABLES``), empty when not given."""
+        if name not in DEVICE_TABLES:
+            raise ValueError(f"{name!r} is not a device settings table")
+        table: Mapping[str, DeviceValue] = getattr(self, name)
+        return table
+
+    @property
+    def uses_gpio(self) -> bool:
+        return "gpio" in (self.drawer, self.light)
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,16 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from kiosk.config import (
+    DEVICE_KINDS,
+    DEVICE_TABLES,
     LANGUAGES,
+    PIN_FACTORY_NAMES,
     BarcodeConfig,
     BrokerConfig,
     CashConfig,
     Config,
     DevicesConfig,
+    DeviceValue,
     KioskConfig,
     LaneConfig,
     MembersConfig,
@@ -286,13 +290,78 @@ def _payments(s: _Section) -> PaymentsConfig:
     return cfg
 
 
+def _scanners(s: _Section) -> tuple[str, ...]:
+    """``scanners = ["serial", "hid"]``, or the shorthand ``scanner = "serial"``."""
+    kinds = DEVICE_KINDS["scanner"]
+    if "scanners" not in s.data:
+        return (s.choice("scanner", kinds, DevicesConfig.scanners[0]),)
+    if "scanner" in s.data:
+        raise ConfigError(s.key("scanner"), "give either scanner or scanners, not both")
+    scanners = s.text_list("scanners", ())
+    if not scanners:
+        raise ConfigError(s.key("scanners"), "needs at least one scanner")
+    for kind in scanners:
+        if kind not in kinds:
+            raise ConfigError(s.key("scanners"), f"{kind!r} is not one of {', '.join(kinds)}")
+        if scanners.count(kind) > 1:
+            raise ConfigError(s.key("scanners"), f"{kind!r} is listed twice (one per kind)")
+    return scanners
+
+
+def _device_table(s: _Section) -> dict[str, DeviceValue]:
+    """An adapter's settings table: scalars or lists of scalars, checked further by the
+    composition root against the adapter's settings (``kiosk.app.device_settings``)."""
+    table: dict[str, DeviceValue] = {}
+    for key, value in s.data.items():
+        s.used.add(key)
+        if isinstance(value, list):
+            bad = [item for item in value if not isinstance(item, str | int | float | bool)]
+            if bad:
+                raise ConfigError(
+                    s.key(key), f"a list of strings, numbers or booleans, has {bad[0]!r}"
+                )
+            table[key] = tuple(value)
+        elif isinstance(value, str | int | float | bool):
+            table[key] = value
+        else:
+            raise ConfigError(
+                s.key(key), f"must be a string, number or boolean (or a list), got {value!r}"
+            )
+    return table
+
+
 def _devices(s: _Section) -> DevicesConfig:
     d = DevicesConfig()
+    printer = s.choice("printer", DEVICE_KINDS["printer"], d.printer)
+    drawer = s.choice("drawer", DEVICE_KINDS["drawer"], d.drawer)
+    light = s.choice("light", DEVICE_KINDS["light"], d.light)
+    scanners = _scanners(s)
+    pin_factory = s.get("pin_factory", str, d.pin_factory)
+    if pin_factory and pin_factory not in PIN_FACTORY_NAMES:
+        raise ConfigError(
+            s.key("pin_factory"), f"{pin_factory!r} is not one of {', '.join(PIN_FACTORY_NAMES)}"
+        )
+    gpio = [role for role, kind in (("drawer", drawer), ("light", light)) if kind == "gpio"]
+    if gpio and not pin_factory:
+        raise ConfigError(
+            s.key("pin_factory"),
+            f'{gpio[0]} = "gpio" needs a pin factory: "lgpio" on a Raspberry Pi 5, '
+            f'"rpigpio" on a Pi 4 or older, "mock" for simulated pins',
+        )
+    if drawer == "printer" and printer != "escpos":
+        raise ConfigError(
+            s.key("drawer"),
+            '"printer" kicks the drawer through the receipt printer\'s drawer port and needs '
+            'printer = "escpos"',
+        )
+    tables = {name: _device_table(s.sub(name)) for name in DEVICE_TABLES}
     cfg = DevicesConfig(
-        printer=s.choice("printer", ("fake",), d.printer),
-        drawer=s.choice("drawer", ("fake",), d.drawer),
-        light=s.choice("light", ("fake",), d.light),
-        scanner=s.choice("scanner", ("fake",), d.scanner),
+        printer=printer,
+        drawer=drawer,
+        light=light,
+        scanners=scanners,
+        pin_factory=pin_factory,
+        **tables,
     )
     s.finish()
     return cfg

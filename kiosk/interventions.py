@@ -2,7 +2,10 @@
 
 An intervention has a reason code, the line or code it concerns, when it was opened, and, once
 cleared, who cleared it, how (``approve`` or ``reject``) and how long it stayed open. Blocking
-interventions stop payment from starting; ``help`` and printer faults do not block.
+interventions stop payment from starting; ``help`` and the device tasks (printer and drawer
+faults, paper low, a receipt that may not have printed, a drawer left open, a scanner
+disconnected) do not block. Device tasks that only mirror a device's condition are closed by
+the device itself when the condition ends (``cleared_by`` is ``DEVICE``).
 """
 
 from __future__ import annotations
@@ -24,13 +27,30 @@ Reason = Literal[
     "payment_unknown",
     "cash_payment",
     "printer_fault",
+    "paper_low",
+    "print_uncertain",
     "drawer_fault",
+    "drawer_left_open",
+    "scanner_disconnected",
     "storage",
 ]
 
 REASONS: Final[tuple[str, ...]] = Reason.__args__  # type: ignore[attr-defined]
 
-NON_BLOCKING: Final[frozenset[str]] = frozenset({"help", "printer_fault", "drawer_fault"})
+NON_BLOCKING: Final[frozenset[str]] = frozenset(
+    {
+        "help",
+        "printer_fault",
+        "paper_low",
+        "print_uncertain",
+        "drawer_fault",
+        "drawer_left_open",
+        "scanner_disconnected",
+    }
+)
+
+# ``cleared_by`` of an intervention a device closed itself (drawer shut, paper refilled...).
+DEVICE: Final = "device"
 
 Resolution = Literal["approve", "reject"]
 

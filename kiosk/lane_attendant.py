@@ -17,7 +17,6 @@ from kiosk.basket import Adjustment
 from kiosk.errors import InvalidCommand
 from kiosk.interventions import Intervention, open_of
 from kiosk.lane_protocol import Command, not_found, wrong_state
-from kiosk.lane_state import LaneState
 from kiosk.money import Money
 
 if TYPE_CHECKING:
@@ -120,8 +119,7 @@ class AttendantDesk:
             if item.blocking:
                 lane.close_intervention(item, staff.staff_id, "reject")
         sale_id = state.sale_id
-        kept = [i for i in lane.state.interventions if i.is_open]
-        lane.state = LaneState(language=lane.config.kiosk.default_language, interventions=kept)
+        lane.state = lane.state.next_sale(lane.config.kiosk.default_language)
         lane.touch()
         lane.emit("sale_cancelled", sale_id=sale_id, staff=staff.staff_id)
 

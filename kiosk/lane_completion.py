@@ -1,23 +1,24 @@
-"""Completing a paid sale: recording it, then the receipt. Pure core, on the lane thread.
+"""Completing a paid sale: recording it and queueing its receipt, then printing. Pure core, on
+the lane thread.
 
 When the tenders cover the sale, ``complete_if_paid`` builds the ``CompletedSale`` and commits
-it with its journal entry, outbox event and the next lane snapshot in ONE transaction
-(``LaneStore.complete_sale``, idempotent on the sale id, so a retry after a crash or a storage
-fault never records it twice). Only after that commit is the sale shown as paid and the receipt
-printed; a printer fault becomes a ``printer_fault`` intervention and never undoes the sale.
-Called by ``kiosk.tendering`` after each payment and by ``kiosk.lane_recovery`` at start-up.
+it with its journal entry, outbox event, the next lane snapshot AND its receipt print job in ONE
+transaction (``LaneStore.complete_sale`` with a receipt builder; idempotent on the sale id, so a
+retry after a crash or a storage fault never records it, or queues its receipt, twice). Only
+after that commit is the sale shown as paid, with the receipt on screen, and the queued job
+printed (``kiosk.lane_printing``); a printer fault becomes a ``printer_fault`` intervention and
+never undoes the sale. Called by ``kiosk.tendering`` after each payment and by
+``kiosk.lane_recovery`` at start-up.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-from kiosk.errors import DeviceError
-from kiosk.interventions import open_of
-from kiosk.lane_state import LaneState
-from kiosk.receipt import build_receipt, render_text
-from kiosk.sale import CompletedSale
+from kiosk.receipt import Receipt, build_receipt
+from kiosk.sale import CompletedSale, SaleRecord
 from kiosk.timefmt import local_display
 
 if TYPE_CHECKING:
@@ -60,22 +61,21 @@ class Completion:
             attendant_actions=tuple(state.actions),
             basket_adjustments=tuple(state.basket.adjustments),
         )
-        after = LaneState(
-            mode="complete", language=state.language, interventions=open_of(state.interventions)
-        )
+        local_time = local_display(now, deps.tz)
+        built: list[Receipt] = []
+
+        def receipt_document(record: SaleRecord) -> Mapping[str, Any]:
+            receipt = build_receipt(sale, record, cfg.store, cfg.receipt, local_time)
+            built.append(receipt)
+            return receipt.to_dict()
+
+        after = state.next_sale(state.language, "complete")
         committed = after.to_snapshot()
-        record = deps.store.complete_sale(sale, committed)
+        record = deps.store.complete_sale(sale, committed, receipt=receipt_document)
         lane.state = after
         lane.note_saved(committed)
-        receipt = build_receipt(sale, record, cfg.store, cfg.receipt, local_display(now, deps.tz))
-        text = render_text(receipt, cfg.receipt.width)
-        after.last_receipt = {
-            "receipt_no": record.receipt_no,
-            "seq": record.seq,
-            "barcode": receipt.barcode,
-            "text": text,
-        }
-        lane.touch()
+        receipt = built[0] if built else self._recorded_receipt(sale, record, local_time)
+        lane.printing.show(receipt)
         logger.info(
             "sale completed",
             extra={
@@ -95,12 +95,18 @@ class Completion:
             change=sale.change,
             hash=record.hash,
         )
-        try:
-            deps.printer.print_text(record.receipt_no, text, receipt.barcode)
-            lane.emit("receipt_printed", receipt_no=record.receipt_no)
-        except DeviceError as exc:
-            lane.emit("receipt_not_printed", receipt_no=record.receipt_no, message=str(exc))
-            if not open_of(lane.state.interventions, "printer_fault"):
-                lane.open_intervention(
-                    "printer_fault", message=str(exc), receipt_no=record.receipt_no
-                )
+        lane.printing.run_pending()
+
+    def _recorded_receipt(
+        self, sale: CompletedSale, record: SaleRecord, local_time: str
+    ) -> Receipt:
+        """The receipt of a sale that was already recorded (a retried completion): its queued
+        job's document; a sale recorded without one gets its receipt job queued now."""
+        lane = self.lane
+        store = lane.deps.store
+        job = store.print_job(record.receipt_no)
+        if job is not None:
+            return Receipt.from_dict(job.document)
+        receipt = build_receipt(sale, record, lane.config.store, lane.config.receipt, local_time)
+        store.queue_print(record.receipt_no, "receipt", receipt.to_dict(), seq=record.seq)
+        return receipt

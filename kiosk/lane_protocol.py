@@ -63,6 +63,8 @@ COMMANDS: Final[dict[str, dict[str, ArgSpec]]] = {
     "open_drawer": {"reason": ("str", True)},
     "out_of_service": {"on": ("bool", True), "reason": ("str", False)},
     "new_sale": {},
+    "retry_print": {"job": ("str", False)},
+    "reprint": {"receipt_no": ("str", False)},
 }
 
 # Error codes a command can fail with (the ``code`` of kiosk.errors.LaneError subclasses).

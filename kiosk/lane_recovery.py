@@ -4,7 +4,9 @@ is unknown, and what happens when kiosk.db cannot record. Pure core, on the lane
 ``restore()`` runs once at start (``Lane.restore``): the basket in progress comes back from the
 last committed snapshot; every payment intent still ``pending`` (the kiosk died while the
 terminal was working) becomes ``unknown``, and every unknown one becomes a ``payment_unknown``
-intervention (never dropped, never charged again); a sale whose payments already cover it (the
+intervention (never dropped, never charged again); a receipt job left ``printing`` becomes
+``uncertain`` with a ``print_uncertain`` intervention (never re-sent by itself) and queued
+receipts are printed (``kiosk.lane_printing``); a sale whose payments already cover it (the
 kiosk died between the approval and the sale's commit) is completed; and when kiosk.db cannot
 be written the lane starts out of service.
 
@@ -65,6 +67,11 @@ class Recovery:
             writable = False
             lane.go_out_of_service(f"storage: {exc}")
         self.attach_unresolved_intents(mark_unknown=writable)
+        if writable:
+            try:
+                lane.printing.recover()
+            except StoreError as exc:
+                self._log("cannot recover the print jobs", exc)
         state = lane.state
         if writable and state.mode == "paying" and state.tenders:
             try:

@@ -40,6 +40,18 @@ class LaneState:
     out_of_service_reason: str = ""
     mode_before_out_of_service: Mode = "idle"
     last_receipt: Mapping[str, Any] | None = None
+    paper_low_noted: bool = False
+    drawer_opened_at: str | None = None
+
+    def next_sale(self, language: str, mode: Mode = "idle") -> LaneState:
+        """A fresh state in ``mode`` that keeps the open interventions and the device notes."""
+        return LaneState(
+            mode=mode,
+            language=language,
+            interventions=[i for i in self.interventions if i.is_open],
+            paper_low_noted=self.paper_low_noted,
+            drawer_opened_at=self.drawer_opened_at,
+        )
 
     @property
     def paid(self) -> int:
@@ -64,6 +76,8 @@ class LaneState:
             "out_of_service_reason": self.out_of_service_reason,
             "mode_before_out_of_service": self.mode_before_out_of_service,
             "last_receipt": dict(self.last_receipt) if self.last_receipt else None,
+            "paper_low_noted": self.paper_low_noted,
+            "drawer_opened_at": self.drawer_opened_at,
         }
 
     @classmethod
@@ -89,4 +103,6 @@ class LaneState:
             out_of_service_reason=str(data.get("out_of_service_reason", "")),
             mode_before_out_of_service=data.get("mode_before_out_of_service", "idle"),
             last_receipt=data.get("last_receipt"),
+            paper_low_noted=bool(data.get("paper_low_noted", False)),
+            drawer_opened_at=data.get("drawer_opened_at"),
         )

@@ -2,6 +2,8 @@
 
 Built on the lane thread after each command; the Kivy presenters and ``kiosk sim --json`` read
 only this, never the lane's internals. Amounts are integer minor units plus the currency.
+``devices`` is the device health list as last read (``kiosk.lane_devices``), with
+``fake_hardware`` true when any device is a fake (the UI shows a FAKE HARDWARE banner).
 """
 
 from __future__ import annotations
@@ -92,4 +94,6 @@ def build_view(lane: Lane) -> dict[str, Any]:
         ),
         "out_of_service": state.out_of_service_reason if state.mode == "out_of_service" else None,
         "last_receipt": dict(state.last_receipt) if state.last_receipt else None,
+        "devices": [dict(entry) for entry in lane.devices.health],
+        "fake_hardware": lane.devices.fake_hardware,
     }

@@ -15,6 +15,8 @@ from typing import Any, Protocol
 from kiosk.catalog import Product, SearchPage
 from kiosk.members import Member
 from kiosk.payments import IntentStatus, PaymentIntent, PaymentResult
+from kiosk.printing import JobKind, JobState, PrintJob
+from kiosk.receipt import Receipt
 from kiosk.sale import CompletedSale, SaleRecord
 from kiosk.staff import StaffMember
 
@@ -124,6 +126,48 @@ class LaneStore(Protocol):
         """Append an audit row (intervention cleared, drawer opened without sale, login...)."""
         ...
 
+    # -- print jobs (kiosk.printing): each call is one transaction -------------------------------
+    def print_job(self, job_id: str) -> PrintJob | None:
+        """The job with this id, or None."""
+        ...
+
+    def print_jobs(self, state: JobState | None = None) -> list[PrintJob]:
+        """Jobs in ``state`` (all when None), oldest first."""
+        ...
+
+    def print_jobs_with_prefix(self, prefix: str) -> list[PrintJob]:
+        """Jobs whose id starts with ``prefix`` (the reprints of a receipt), oldest first."""
+        ...
+
+    def last_receipt_job(self) -> PrintJob | None:
+        """The receipt job of the most recent sale, or None before the first sale."""
+        ...
+
+    def queue_print(
+        self,
+        job_id: str,
+        kind: JobKind,
+        document: Mapping[str, Any],
+        seq: int | None = None,
+        requested_by: str | None = None,
+        audit: tuple[str, Mapping[str, Any]] | None = None,
+    ) -> None:
+        """Queue a new job (StoreError if the id exists), with the ``audit`` row (kind, detail)
+        in the same transaction."""
+        ...
+
+    def move_print(
+        self,
+        job_id: str,
+        state: JobState,
+        error: str | None = None,
+        lane_snapshot: Mapping[str, Any] | None = None,
+        audit: tuple[str, Mapping[str, Any]] | None = None,
+    ) -> None:
+        """Move a job to ``state`` (only along ``kiosk.printing.TRANSITIONS``, else StoreError);
+        the lane snapshot and the audit row, when given, commit in the SAME transaction."""
+        ...
+
 
 class PaymentTerminal(Protocol):
     def charge(self, intent: PaymentIntent, timeout_s: float) -> PaymentResult:
@@ -154,6 +198,17 @@ class Light(Protocol):
 
 
 class ReceiptPrinter(Protocol):
-    def print_text(self, job_id: str, text: str, barcode: str) -> None:
-        """Print a rendered receipt and the barcode of its number; raise DeviceError on fault."""
+    def print_receipt(self, job_id: str, receipt: Receipt) -> None:
+        """Print the receipt document (its barcode or QR of the receipt number, then a cut).
+
+        Raises ``DeviceError("<code>: <message>")`` on a fault, ``code`` one of ``offline``,
+        ``paper_out``, ``cover_open``, ``not_found``, ``busy``, ``no_permission``, ``no_font``
+        (``kiosk.printing.FAULT_CODES``). Blocks the lane thread for the job (about a second at
+        most); never re-sends a job by itself."""
+        ...
+
+    def status(self) -> Mapping[str, Any]:
+        """The printer's state now: ``online`` (bool, None when it cannot be read),
+        ``paper`` (``ok``, ``near_end``, ``out``, ``unknown``), ``cover_open`` (bool or None),
+        optionally ``error`` (text). Never raises: an unreachable printer is ``online: False``."""
         ...

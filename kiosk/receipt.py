@@ -10,7 +10,7 @@ A card shows only its last four digits (``****4242``); nothing else of a card nu
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -92,7 +92,8 @@ class ReceiptTender:
 
 @dataclass(frozen=True, slots=True)
 class Receipt:
-    """Everything printed on a receipt, as data. ``barcode`` is ``"R" + receipt_no``."""
+    """Everything printed on a receipt, as data. ``barcode`` is ``"R" + receipt_no``.
+    ``reprint`` marks a copy printed again on an attendant's request ("REPRINT / 重印" on top)."""
 
     store_name: str
     address: tuple[str, ...]
@@ -113,9 +114,14 @@ class Receipt:
     member_id: str | None
     barcode: str
     footer: tuple[str, ...]
+    reprint: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def as_reprint(self) -> Receipt:
+        """The same receipt marked as a reprint."""
+        return replace(self, reprint=True)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Receipt:

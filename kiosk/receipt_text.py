@@ -240,8 +240,15 @@ def _marks(receipt: Receipt) -> dict[str, str]:
     return {t.code: letters[i] if i < len(letters) else "*" for i, t in enumerate(receipt.taxes)}
 
 
+# Printed centred above the store's name on a reprint, in both languages whatever the receipt's.
+REPRINT_MARK = "** REPRINT / 重印 **"
+
+
 def _header(out: _Layout) -> None:
     r = out.receipt
+    if r.reprint:
+        out.section()
+        out.add(_center(REPRINT_MARK, out.width))
     out.section()
     for text in (r.store_name, *r.address, *r.header):
         out.add(_center(text, out.width))

@@ -353,8 +353,11 @@ class Tendering:
             rounding=rounding,
             remaining=self.remaining(),
         )
-        self.pulse_drawer()
+        # The sale is recorded (and its receipt printed) before the drawer opens: the pulse
+        # and the drawer-switch check can hold the lane for a second, and a paid sale must
+        # never wait on a relay.
         self.complete_if_paid()
+        self.pulse_drawer()
 
     def cancel_cash(self, item: Intervention, staff: StaffMember) -> None:
         self.lane.close_intervention(item, staff.staff_id, "reject")

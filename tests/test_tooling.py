@@ -93,7 +93,7 @@ def test_make_test_runs_lint_typecheck_contracts_pytest_in_order() -> None:
     steps = [ln.split()[-1] for ln in _recipe(makefile, "test")]
     assert steps == ["lint", "typecheck", "contracts", "pytest"]
     assert "ruff format --check" in " ".join(_recipe(makefile, "lint"))
-    assert _recipe(makefile, "typecheck") == ["$(BIN)/mypy kiosk"]
+    assert _recipe(makefile, "typecheck") == ["$(BIN)/mypy kiosk central"]
     assert _recipe(makefile, "contracts") == ["$(BIN)/lint-imports"]
     assert _recipe(makefile, "run") == [
         "$(BIN)/kiosk demo init --dir $(DEMO_DIR)",

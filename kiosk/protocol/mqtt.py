@@ -218,3 +218,89 @@ def command_response(cmd_id: str, status: str, result: Any = None) -> dict[str, 
     if status not in ("ok", "rejected", "failed"):
         raise ProtocolError(f"command status {status!r} is not ok, rejected or failed")
     return {"cmd_id": cmd_id, "status": status, "result": result}
+
+
+# ---------------------------------------------------------------------------------- commands
+COMMAND_NAMES: Final[tuple[str, ...]] = (
+    "ping",
+    "resend",
+    "print_test",
+    "open_drawer",
+    "set_out_of_service",
+    "reload_catalog",
+    "collect_diagnostics",
+    "restart",
+)
+_CMD_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+_CMD_NAME: Final = re.compile(r"[a-z][a-z_]{0,31}")
+
+
+@dataclass(frozen=True, slots=True)
+class CommandRequest:
+    """A fleet command to one kiosk (``cmd/req``): ``name`` with its ``args`` object.
+
+    ``cmd_id`` identifies the request (the kiosk answers it on ``cmd/res`` with the same id and
+    treats a repeated id as the same request). The name is checked for shape only: a kiosk
+    answers a command it does not know with status ``rejected``.
+    """
+
+    cmd_id: str
+    name: str
+    args: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ResendRange:
+    """The ``resend`` command's arguments: republish ``from_seq`` .. ``to_seq`` (None: the
+    kiosk's last seq at the time of the request), inclusive."""
+
+    from_seq: int
+    to_seq: int | None
+
+
+def command_request(
+    cmd_id: str, name: str, args: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The ``cmd/req`` payload ``{"cmd_id": ..., "cmd": name, "args": {...}}``."""
+    return _check_command(cmd_id, name, dict(args or {}))
+
+
+def _check_command(cmd_id: Any, name: Any, args: Any) -> dict[str, Any]:
+    if not isinstance(cmd_id, str) or not _CMD_ID.fullmatch(cmd_id):
+        raise ProtocolError(
+            f"command.cmd_id {cmd_id!r} must be 1-64 letters, digits or '.', '_', ':', '-'"
+        )
+    if not isinstance(name, str) or not _CMD_NAME.fullmatch(name):
+        raise ProtocolError(f"command.cmd {name!r} must be a lowercase name like 'resend'")
+    if not isinstance(args, Mapping):
+        raise ProtocolError(f"command.args must be a JSON object, got {args!r}")
+    return {"cmd_id": cmd_id, "cmd": name, "args": dict(args)}
+
+
+def parse_command_request(data: Any) -> CommandRequest:
+    """Validate a decoded ``cmd/req`` payload; ``args`` may be left out (``{}``)."""
+    if not isinstance(data, Mapping):
+        raise ProtocolError("a command must be a JSON object")
+    unknown = set(data) - {"cmd_id", "cmd", "args"}
+    if unknown:
+        raise ProtocolError(f"command has unknown field {sorted(unknown)[0]!r}")
+    if "cmd_id" not in data or "cmd" not in data:
+        raise ProtocolError("a command needs cmd_id and cmd")
+    checked = _check_command(data["cmd_id"], data["cmd"], data.get("args", {}))
+    return CommandRequest(checked["cmd_id"], checked["cmd"], checked["args"])
+
+
+def parse_resend_request(args: Any) -> ResendRange:
+    """Validate the ``resend`` command's ``args`` (``{"from_seq": n, "to_seq": m}``)."""
+    if not isinstance(args, Mapping):
+        raise ProtocolError("resend args must be a JSON object")
+    unknown = set(args) - {"from_seq", "to_seq"}
+    if unknown:
+        raise ProtocolError(f"resend has unknown argument {sorted(unknown)[0]!r}")
+    from_seq = _field(args, "from_seq", int, "resend")
+    to_seq = None
+    if args.get("to_seq") is not None:
+        to_seq = _field(args, "to_seq", int, "resend")
+    if not 1 <= from_seq < 2**63 or (to_seq is not None and not from_seq <= to_seq < 2**63):
+        raise ProtocolError(f"resend range {from_seq}..{to_seq} is not valid")
+    return ResendRange(from_seq, to_seq)

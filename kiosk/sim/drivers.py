@@ -2,7 +2,8 @@
 
 The composition root hands the sim a table of named driver functions built from the fakes it
 wired, so this front end never imports ``kiosk.hw`` (adapters do not import each other).
-Called on the sim's main thread, between lane commands.
+Called on the lane's thread, between lane commands (``kiosk.sim.runner`` posts each action to
+the lane runner), so a driver never races the lane using the same fake.
 """
 
 from __future__ import annotations
@@ -43,6 +44,6 @@ class SimDrivers:
             result = driver(**kwargs)
         except TypeError as exc:
             raise InvalidCommand(f"sim {action}: {exc}") from None
-        except ValueError as exc:
+        except (ValueError, RuntimeError) as exc:  # a refused value; a fake without the part
             raise InvalidCommand(f"sim {action}: {exc}") from None
         return {"event": "sim_done", "action": action, "result": result}

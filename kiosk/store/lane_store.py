@@ -1,4 +1,5 @@
-"""The lane's durable state in kiosk.db: snapshot, payment intents, completed sales, audit.
+"""The lane's durable state in kiosk.db: snapshot, payment intents, completed sales, print jobs,
+audit.
 
 ``SqliteLaneStore`` implements ``kiosk.ports.LaneStore``. It is used by the lane (core) thread
 only, on its own connection; every method has committed when it returns. ``save_lane`` runs on
@@ -9,6 +10,10 @@ journal row, the sealed ``pos.sale.completed/1`` event, rows in journal, sales, 
 sale_tenders and outbox, and the new lane snapshot. It is idempotent on ``sale_id``: completing
 a sale that is already recorded returns its ``SaleRecord`` and writes nothing, so a retry after
 a crash or an error never records a sale twice.
+
+Print jobs (``kiosk.store.print_jobs``) go through the same connection: ``queue_print`` and
+``move_print`` commit the job's new state together with the lane snapshot and an audit row when
+given, so what the screen shows, the job's state and who asked for it never disagree.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import sqlite_utils
 from kiosk.errors import StorageFull, StorageReadOnly, StoreError
 from kiosk.payments import IntentStatus, PaymentIntent
 from kiosk.pricing import TaxLine
+from kiosk.printing import JobKind, JobState, PrintJob
 from kiosk.protocol.sale_event import (
     SALE_COMPLETED,
     qty_text,
@@ -39,7 +45,7 @@ from kiosk.protocol.sale_event import (
 from kiosk.sale import CompletedSale, SaleRecord
 from kiosk.store.db import translate_errors, write_transaction
 from kiosk.store.journal import append_event, last_seq, next_link
-from kiosk.store.print_jobs import insert_job
+from kiosk.store.print_jobs import SqlitePrintJobs, insert_job
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +56,8 @@ _INTENT_COLUMNS: Final[str] = (
 )
 # Builds the receipt document (JSON-able) once the sale's seq is known, inside its transaction.
 ReceiptBuilder = Callable[[SaleRecord], Mapping[str, Any]]
+# An audit row (kind, detail) written in the same transaction as a print job's change.
+Audit = tuple[str, Mapping[str, Any]]
 MIN_FREE_DISK_BYTES: Final[int] = 16 * 1024 * 1024
 RESERVE_BYTES: Final[int] = 256 * 1024
 
@@ -92,6 +100,7 @@ class SqliteLaneStore:
         self._kiosk_id = kiosk_id
         self._min_free_disk = min_free_disk_bytes
         self._reserve = reserve_bytes
+        self._jobs = SqlitePrintJobs(self._conn)
 
     # -- health ------------------------------------------------------------------------------
     def _db_dir(self) -> Path | None:
@@ -378,6 +387,54 @@ class SqliteLaneStore:
         """The highest seq in the journal (0 before the first event)."""
         with translate_errors():
             return last_seq(self._conn)
+
+    # -- print jobs --------------------------------------------------------------------------
+    def _with(
+        self, lane_snapshot: Mapping[str, Any] | None, audit: Audit | None
+    ) -> Callable[[sqlite3.Connection], None]:
+        snapshot = None if lane_snapshot is None else _dumps(lane_snapshot)
+        audit_row = None if audit is None else (audit[0], _dumps(audit[1]))
+
+        def also(conn: sqlite3.Connection) -> None:
+            if snapshot is not None:
+                self._write_snapshot(conn, snapshot)
+            if audit_row is not None:
+                conn.execute("INSERT INTO audit (kind, detail) VALUES (?, ?)", audit_row)
+
+        return also
+
+    def print_job(self, job_id: str) -> PrintJob | None:
+        return self._jobs.get(job_id)
+
+    def print_jobs(self, state: JobState | None = None) -> list[PrintJob]:
+        return self._jobs.jobs(state)
+
+    def print_jobs_with_prefix(self, prefix: str) -> list[PrintJob]:
+        return self._jobs.with_prefix(prefix)
+
+    def last_receipt_job(self) -> PrintJob | None:
+        return self._jobs.last_receipt()
+
+    def queue_print(
+        self,
+        job_id: str,
+        kind: JobKind,
+        document: Mapping[str, Any],
+        seq: int | None = None,
+        requested_by: str | None = None,
+        audit: Audit | None = None,
+    ) -> None:
+        self._jobs.queue(job_id, kind, document, seq, requested_by, self._with(None, audit))
+
+    def move_print(
+        self,
+        job_id: str,
+        state: JobState,
+        error: str | None = None,
+        lane_snapshot: Mapping[str, Any] | None = None,
+        audit: Audit | None = None,
+    ) -> None:
+        self._jobs.move(job_id, state, error, self._with(lane_snapshot, audit))
 
     # -- audit and boot ----------------------------------------------------------------------
     def record_audit(self, kind: str, detail: Mapping[str, Any]) -> None:

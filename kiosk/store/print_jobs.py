@@ -1,44 +1,38 @@
 """Print jobs in kiosk.db: every receipt, reprint and test page is a row with a state.
 
-``queued -> printing -> done`` or ``failed``. The job id of a sale's receipt is its receipt
-number, so a receipt can never be queued twice; a reprint is a separate, explicit job
-(``reprint`` kind, with who asked for it) and is audited by the caller. After a crash a job left
-``printing`` may or may not have come out of the printer: ``recover()`` marks it ``uncertain``
-and it is never sent again automatically (an attendant decides).
+``queued -> printing -> done`` or ``failed`` (the transitions are ``kiosk.printing.TRANSITIONS``).
+The job id of a sale's receipt is its receipt number, so a receipt can never be queued twice; a
+reprint is a separate, explicit job (``reprint`` kind, with who asked for it) and is audited by
+the caller. After a crash a job left ``printing`` may or may not have come out of the printer:
+``recover()`` marks it ``uncertain`` and it is never sent again automatically (an attendant
+decides).
 
-Used on the lane thread (queueing with the sale; running jobs) and by ``kiosk hw test``.
+Every change is one transaction; ``queue`` and ``move`` take an ``also`` callback that runs
+inside it (``SqliteLaneStore`` uses it to commit the lane snapshot or an audit row together
+with the job's new state). Used on the lane thread (queueing with the sale; running jobs) and
+by ``kiosk hw test``.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Final, Literal
+from collections.abc import Callable, Mapping
+from typing import Any, Final
 
 import sqlite_utils
 
 from kiosk.errors import StoreError
+from kiosk.printing import JOB_STATES, TRANSITIONS, JobKind, JobState, PrintJob
 from kiosk.store.db import translate_errors, write_transaction
 
-JobKind = Literal["receipt", "reprint", "test", "report"]
-JobState = Literal["queued", "printing", "done", "failed", "uncertain"]
+__all__ = ["JobKind", "JobState", "PrintJob", "SqlitePrintJobs", "insert_job"]
 
 _NOW: Final[str] = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 _COLUMNS: Final[str] = "job_id, kind, seq, state, document, attempts, error, requested_by"
 
-
-@dataclass(frozen=True, slots=True)
-class PrintJob:
-    job_id: str
-    kind: JobKind
-    seq: int | None
-    state: JobState
-    document: Mapping[str, Any]
-    attempts: int = 0
-    error: str | None = None
-    requested_by: str | None = None
+# Runs inside a job's transaction, on its connection.
+Also = Callable[[sqlite3.Connection], None]
 
 
 def _job(row: tuple[Any, ...]) -> PrintJob:
@@ -64,8 +58,8 @@ def insert_job(
 class SqlitePrintJobs:
     """The print-job table on one connection (one thread at a time)."""
 
-    def __init__(self, db: sqlite_utils.Database) -> None:
-        self._conn: sqlite3.Connection = db.conn
+    def __init__(self, db: sqlite_utils.Database | sqlite3.Connection) -> None:
+        self._conn: sqlite3.Connection = db if isinstance(db, sqlite3.Connection) else db.conn
 
     def queue(
         self,
@@ -74,12 +68,17 @@ class SqlitePrintJobs:
         document: Mapping[str, Any],
         seq: int | None = None,
         requested_by: str | None = None,
+        also: Also | None = None,
     ) -> PrintJob:
         """Queue a job; queueing an existing job id raises StoreError (nothing prints twice)."""
+        if not job_id.strip():
+            raise StoreError("a print job id must not be empty")
         with write_transaction(self._conn) as conn:
             if conn.execute("SELECT 1 FROM print_jobs WHERE job_id = ?", (job_id,)).fetchone():
                 raise StoreError(f"print job {job_id} already exists")
             insert_job(conn, job_id, kind, document, seq, requested_by)
+            if also is not None:
+                also(conn)
         job = self.get(job_id)
         assert job is not None
         return job
@@ -91,20 +90,20 @@ class SqlitePrintJobs:
             ).fetchone()
         return None if row is None else _job(row)
 
-    def _move(
-        self,
-        job_id: str,
-        allowed: tuple[str, ...],
-        state: JobState,
-        error: str | None,
-        count_attempt: bool = False,
+    def move(
+        self, job_id: str, state: JobState, error: str | None = None, also: Also | None = None
     ) -> None:
+        """Move a job to ``state`` (allowed only from the states in ``TRANSITIONS``); moving to
+        ``printing`` counts an attempt. StoreError names the job and the state it is in."""
+        if state not in JOB_STATES:
+            raise StoreError(f"unknown print job state {state!r}")
+        allowed = TRANSITIONS.get(state, ())
         marks = ",".join("?" for _ in allowed)
         with write_transaction(self._conn) as conn:
             cursor = conn.execute(
                 f"UPDATE print_jobs SET state = ?, error = ?, updated_at = {_NOW}, "
                 f"attempts = attempts + ? WHERE job_id = ? AND state IN ({marks})",
-                (state, error, 1 if count_attempt else 0, job_id, *allowed),
+                (state, error, 1 if state == "printing" else 0, job_id, *allowed),
             )
             if cursor.rowcount != 1:
                 found = conn.execute(
@@ -112,28 +111,67 @@ class SqlitePrintJobs:
                 ).fetchone()
                 where = f"it is {found[0]}" if found else "there is no such job"
                 raise StoreError(f"print job {job_id} cannot become {state}: {where}")
+            if also is not None:
+                also(conn)
 
     def start(self, job_id: str) -> None:
         """queued -> printing (committed before the first byte is sent)."""
-        self._move(job_id, ("queued",), "printing", None, count_attempt=True)
+        self.move(job_id, "printing")
 
     def retry(self, job_id: str) -> None:
         """failed -> queued: the printer is fixed and the same job may go again (the failed
         attempt printed nothing the printer reported)."""
-        self._move(job_id, ("failed",), "queued", None)
+        self.move(job_id, "queued")
 
     def finish(self, job_id: str) -> None:
-        self._move(job_id, ("printing",), "done", None)
+        self.move(job_id, "done")
 
     def fail(self, job_id: str, error: str) -> None:
-        self._move(job_id, ("printing",), "failed", error)
+        """printing -> failed, or queued -> failed when the printer refused before any byte."""
+        self.move(job_id, "failed", error)
+
+    def jobs(self, state: JobState | None = None, seq: int | None = None) -> list[PrintJob]:
+        """Jobs in ``state`` and/or of sale ``seq`` (all when neither), oldest first."""
+        where: list[str] = []
+        params: list[object] = []
+        if state is not None:
+            where.append("state = ?")
+            params.append(state)
+        if seq is not None:
+            where.append("seq = ?")
+            params.append(seq)
+        clause = f"WHERE {' AND '.join(where)} " if where else ""
+        with translate_errors():
+            rows = self._conn.execute(
+                f"SELECT {_COLUMNS} FROM print_jobs {clause}ORDER BY created_at, rowid",
+                tuple(params),
+            ).fetchall()
+        return [_job(r) for r in rows]
 
     def pending(self) -> list[PrintJob]:
         """Queued jobs, oldest first."""
+        return self.jobs("queued")
+
+    def last_receipt(self) -> PrintJob | None:
+        """The receipt job of the most recent sale (receipts are queued in seq order, so this
+        reads the table backwards from its end and stops at the first receipt)."""
+        with translate_errors():
+            row = self._conn.execute(
+                f"SELECT {_COLUMNS} FROM print_jobs WHERE kind = 'receipt' "
+                "ORDER BY rowid DESC LIMIT 1"
+            ).fetchone()
+        return None if row is None else _job(row)
+
+    def with_prefix(self, prefix: str) -> list[PrintJob]:
+        """Jobs whose id starts with ``prefix`` (a range on the primary key), oldest first."""
+        if not prefix:
+            raise StoreError("a print job id prefix must not be empty")
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
         with translate_errors():
             rows = self._conn.execute(
-                f"SELECT {_COLUMNS} FROM print_jobs WHERE state = 'queued' "
-                "ORDER BY created_at, job_id"
+                f"SELECT {_COLUMNS} FROM print_jobs WHERE job_id >= ? AND job_id < ? "
+                "ORDER BY created_at, rowid",
+                (prefix, upper),
             ).fetchall()
         return [_job(r) for r in rows]
 

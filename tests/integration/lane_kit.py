@@ -101,6 +101,8 @@ class LaneKit:
         # Called before the clock moves when a payment simulator waits: set it to crash
         # mid-charge, or to break the storage while the terminal works.
         self.on_payment_wait: Callable[[float], None] | None = None
+        # Job ids the fake printers of earlier kiosks put on paper (``restart`` keeps them).
+        self.printed_before: list[str] = []
         self.kiosk = self.build()
         self.restored: list[Event] = self.kiosk.lane.restore()
 
@@ -134,8 +136,31 @@ class LaneKit:
     def logout(self) -> None:
         assert names(self.cmd("staff_logout")) == ["staff_logged_out"]
 
+    def device(self, device: str, kind: str, **detail: Any) -> list[Event]:
+        """A device's report, run on the lane as the lane runner's ``post`` runs it."""
+        events: list[Event] = self.kiosk.lane.run_internal(
+            lambda lane: lane.device_event(device, kind, detail)
+        )
+        return events
+
+    def tick(self) -> list[Event]:
+        events: list[Event] = self.kiosk.lane.tick()
+        return events
+
+    @property
+    def printed(self) -> list[str]:
+        """Every job id a fake printer put on paper, across restarts, oldest first."""
+        return [*self.printed_before, *(job.job_id for job in self.kiosk.printer.jobs)]
+
+    def print_jobs(self) -> list[dict[str, Any]]:
+        """The print_jobs rows as committed, oldest first."""
+        keys = ("job_id", "kind", "seq", "state", "attempts", "error", "requested_by")
+        found = self.rows(f"SELECT {', '.join(keys)} FROM print_jobs ORDER BY created_at, rowid")
+        return [dict(zip(keys, row, strict=True)) for row in found]
+
     def restart(self) -> list[Event]:
         """Simulate a crash and restart: drop this kiosk, build a new one on the same db."""
+        self.printed_before.extend(job.job_id for job in self.kiosk.printer.jobs)
         self.kiosk.close()
         self.kiosk = self.build()
         self.restored = self.kiosk.lane.restore()

@@ -284,9 +284,9 @@ def test_cash_with_change_and_rounding_pulses_the_drawer(tmp_path: Path) -> None
     assert names(events) == [
         "intervention_cleared",
         "cash_taken",
-        "drawer_opened",
         "sale_completed",
         "receipt_printed",
+        "drawer_opened",
     ]
     assert only(events, "cash_taken") == {
         "event": "cash_taken",
@@ -353,13 +353,14 @@ def test_a_drawer_fault_after_cash_keeps_the_sale_and_calls_an_attendant(tmp_pat
     kit.login()
     kit.kiosk.drawer.fail_next("solenoid fuse blown")
     events = kit.cmd("cash", tendered=500)
+    # The sale is recorded and printed first; the drawer fault comes after and undoes nothing.
     assert names(events) == [
         "payment_started",
         "cash_taken",
-        "device_fault",
-        "intervention_opened",
         "sale_completed",
         "receipt_printed",
+        "device_fault",
+        "intervention_opened",
     ]
     assert only(events, "intervention_opened")["detail"] == {"message": "solenoid fuse blown"}
     assert one_sale(kit)["change"] == 300

@@ -1,17 +1,23 @@
 """``kiosk sim`` end to end on a demo kiosk in tmp_path: a JSON-lines session through the
 console script (every line JSON, errors answered and the sim keeps going, command ids echoed),
-the scripted ``--demo`` basket in text and JSON mode, a text-mode session, and no card
-number-like digits in the database or on stdout after card sales."""
+the scripted ``--demo`` basket in text and JSON mode, a text-mode session, no card
+number-like digits in the database or on stdout after card sales; and the sim on the lane
+runner: the fakes' sim actions, unsolicited device batches (a fake scan, a real serial scanner
+on a pty) marked ``"source": "device"``, and no fallback to a fake for a device that cannot be
+opened."""
 
 from __future__ import annotations
 
 import io
 import json
 import logging
+import os
 import re
+import select
 import shutil
 import sqlite3
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +25,7 @@ from typing import Any
 import pytest
 
 from kiosk.cli import main
+from tests.integration.test_hw_serial_scanner import Pty
 
 REPO = Path(__file__).resolve().parents[2]
 KIOSK_SCRIPT = REPO / ".venv" / "bin" / "kiosk"
@@ -371,3 +378,168 @@ def test_view_command_echoes_an_integer_id(
     assert events[-1]["event"] == "view"
     assert events[-1]["id"] == 1
     assert events[-1]["kiosk"] == "s0001-k01"
+
+
+# ------------------------------------------------------------------------------ device news
+def batches(events: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """After ``ready``: one list per batch, each ending with its view line (answers and
+    unsolicited device batches alike)."""
+    ready = next(i for i, e in enumerate(events) if e["event"] == "ready")
+    chunks: list[list[dict[str, Any]]] = [[]]
+    for event in events[ready + 1 :]:
+        chunks[-1].append(event)
+        if event["event"] == "view":
+            chunks.append([])
+    assert chunks[-1] == []
+    return chunks[:-1]
+
+
+DEVICE_SESSION = [
+    {"cmd": "start", "language": "en", "id": "d1"},
+    {"cmd": "sim", "action": "scanner.scan", "code": WATER, "id": "d2"},
+    {"cmd": "view", "id": "d3"},
+    {"cmd": "sim", "action": "printer.paper_out", "id": "d4"},
+    {"cmd": "sim", "action": "drawer.open", "id": "d5"},
+    {"cmd": "sim", "action": "scanner.unplug", "id": "d6"},
+    {"cmd": "sim", "action": "scanner.scan", "code": WATER, "id": "d7"},
+]
+
+
+def test_sim_scan_goes_through_the_fake_scanner_as_an_unsolicited_device_batch(
+    config: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stdin = "".join(json.dumps(command) + "\n" for command in DEVICE_SESSION)
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    assert main(["sim", "--json", "--config", config]) == 0
+    chunks = batches(json_lines(capsys.readouterr().out))
+    kinds = [[e["event"] for e in chunk] for chunk in chunks]
+    # the answer to scanner.scan, then the scan the fake scanner handed to the lane
+    assert chunks[1][0] == {"event": "sim_done", "action": "scanner.scan", "result": True,
+                            "id": "d2"}  # fmt: skip
+    assert kinds[2] == ["item_added", "view"]
+    assert all(e["source"] == "device" and "id" not in e for e in chunks[2])
+    assert chunks[2][0]["sku"] == "100001"
+    assert chunks[3][-1]["id"] == "d3" and "source" not in chunks[3][-1]
+    assert [line["sku"] for line in chunks[3][-1]["lines"]] == ["100001"]
+    # a fake's news made inside a sim action is part of that action's answer
+    assert kinds[4] == ["device_status", "intervention_opened", "sim_done", "view"]
+    assert chunks[4][1]["reason"] == "printer_fault" and chunks[4][1]["id"] == "d4"
+    assert chunks[5][0]["status"] == "opened" and chunks[5][0]["device"] == "drawer"
+    assert chunks[6][0]["status"] == "disconnected" and chunks[6][0]["device"] == "scanner"
+    assert chunks[7][0]["result"] is False  # unplugged: the scan is lost
+    assert len(chunks) == 8
+
+
+def test_text_mode_marks_device_lines(
+    config: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"start en\nsim scanner.scan code={WATER}\n"))
+    assert main(["sim", "--config", config]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "sim_done: action=scanner.scan result=True" in lines
+    added = lines[lines.index("sim_done: action=scanner.scan result=True") + 1]
+    assert added.startswith("[device] item_added: line=1 sku=100001")
+    assert added.endswith("| due 200 paid 0 remaining 200")
+
+
+LGPIO_DEVICES = """[devices]
+drawer = "gpio"
+pin_factory = "lgpio"
+[devices.gpio_drawer]
+relay_pin = 17
+"""
+
+
+def replace_devices(config: str, devices: str) -> None:
+    path = Path(config)
+    text, count = re.subn(
+        r"(?s)\[devices\].*?(?=\n\[broker\])", devices.strip(), path.read_text(encoding="utf-8")
+    )
+    assert count == 1
+    path.write_text(text, encoding="utf-8")
+
+
+def test_sim_with_a_device_that_cannot_be_opened_stops_and_never_fakes_it(
+    config: str, kiosk_dir: Path
+) -> None:
+    replace_devices(config, LGPIO_DEVICES)
+    before = db_bytes(kiosk_dir)
+    done = run_sim(config, "--json", stdin=json.dumps({"cmd": "view"}) + "\n")
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert (
+        "kiosk: cannot start: a device cannot be opened: drawer (gpio, relay BCM 17): pin factory "
+        "'lgpio' failed to load: No module named 'lgpio'. On a Raspberry Pi 5 install "
+        "python3-lgpio (apt)"
+    ) in done.stderr
+    assert db_bytes(kiosk_dir) == before
+
+
+def test_sim_fake_devices_flag_runs_on_fakes_whatever_is_configured(config: str) -> None:
+    replace_devices(config, LGPIO_DEVICES)
+    stdin = json.dumps({"cmd": "sim", "action": "drawer.open"}) + "\n"
+    done = run_sim(config, "--json", "--fake-devices", stdin=stdin)
+    assert done.returncode == 0, done.stderr
+    events = json_lines(done.stdout)
+    assert events[-2] == {"event": "sim_done", "action": "drawer.open", "result": None}
+    assert [d["kind"] for d in events[-1]["devices"]] == ["fake"] * 4
+    assert events[-1]["fake_hardware"] is True
+
+
+def test_sim_scan_from_a_serial_scanner_thread_is_written_as_it_happens(config: str) -> None:
+    pty = Pty()
+    replace_devices(
+        config, f'[devices]\nscanner = "serial"\n[devices.serial_scanner]\ndevice = "{pty.path}"\n'
+    )
+    proc = subprocess.Popen(
+        [str(KIOSK_SCRIPT), "sim", "--json", "--config", config],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    try:
+        assert read_event(proc)["event"] == "ready"
+        proc.stdin.write(b'{"cmd": "sim", "action": "scanner.scan", "code": "1", "id": 1}\n')
+        proc.stdin.flush()
+        refused = read_event(proc)
+        assert refused["event"] == "error" and refused["id"] == 1
+        assert refused["message"] == (
+            "the scanner is a real device in this configuration; sim actions drive only the "
+            "fakes (run kiosk sim --fake-devices)"
+        )
+        assert read_event(proc)["event"] == "view"
+        # The reader thread opens the port on its own; offer the scan until it is read.
+        deadline = time.monotonic() + 10
+        while not select.select([proc.stdout.fileno()], [], [], 0.1)[0]:
+            assert time.monotonic() < deadline, "the scan never reached the lane"
+            pty.write(WATER.encode() + b"\r")
+        device = [read_event(proc) for _ in range(3)]
+        assert [e["event"] for e in device] == ["sale_started", "item_added", "view"]
+        assert all(e["source"] == "device" for e in device)
+        assert device[-1]["lines"][0]["sku"] == "100001"
+        proc.stdin.close()
+        assert proc.wait(10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+        pty.close()
+
+
+def read_event(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> dict[str, Any]:
+    """The next JSON line of ``proc``'s stdout, without waiting longer than ``timeout``."""
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    line = b""
+    deadline = time.monotonic() + timeout
+    while not line.endswith(b"\n"):
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        assert ready, f"no line from kiosk sim within {timeout} s (so far {line!r})"
+        chunk = os.read(fd, 1)
+        assert chunk, f"kiosk sim ended its output (so far {line!r})"
+        line += chunk
+    event: dict[str, Any] = json.loads(line)
+    return event

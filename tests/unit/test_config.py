@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.app import read_config, time_zone
+from kiosk.app import DeviceSettings, device_settings, read_config, time_zone
 from kiosk.config import (
+    DEVICE_TABLES,
     BarcodeConfig,
     Config,
     KioskConfig,
@@ -535,3 +536,235 @@ def test_shipped_demo_config_sets_every_key() -> None:
             assert given, f"demo config does not set {section.name}.{f.name}"
     for layout in data["barcodes"]["variable_measure"]:
         assert set(layout) == {f.name for f in dataclasses.fields(VariableMeasureLayout)}
+
+
+# ------------------------------------------------------------------------------ [devices]
+def pi_text() -> str:
+    return (resources.files("kiosk") / "demo" / "kiosk-pi.toml").read_text(encoding="utf-8")
+
+
+def device_error(text: str) -> ConfigError:
+    """The ConfigError of ``text``: from the core's parsing, or else from checking the device
+    tables against the adapters' settings (what ``kiosk config check`` runs)."""
+    with pytest.raises(ConfigError) as caught:
+        device_settings(parse_config(text))
+    return caught.value
+
+
+def test_devices_defaults_are_the_fakes() -> None:
+    devices = parse_config("").devices
+    assert (devices.printer, devices.drawer, devices.light) == ("fake", "fake", "fake")
+    assert devices.scanners == ("fake",)
+    assert devices.pin_factory == ""
+    assert all(devices.table(name) == {} for name in DEVICE_TABLES)
+    assert device_settings(parse_config("")) == DeviceSettings()
+
+
+def test_scanner_shorthand_and_scanner_list() -> None:
+    assert parse_config('[devices]\nscanner = "hid"\n').devices.scanners == ("hid",)
+    both = parse_config('[devices]\nscanners = ["serial", "hid"]\n').devices
+    assert both.scanners == ("serial", "hid")
+
+
+def test_device_table_keeps_scalars_and_lists_as_tuples() -> None:
+    devices = parse_config(
+        '[devices.hid_scanner]\nallowed_names = ["A", "B"]\nmax_length = 64\ndebounce_s = 0.25\n'
+    ).devices
+    assert devices.hid_scanner == {
+        "allowed_names": ("A", "B"),
+        "max_length": 64,
+        "debounce_s": 0.25,
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "problem"),
+    [
+        ('[devices]\nprinter = "epson"', "devices.printer", "'epson' is not one of fake, escpos"),
+        ('[devices]\ndrawer = "relay"', "devices.drawer",
+         "'relay' is not one of fake, gpio, printer"),
+        ('[devices]\nlight = "usb"', "devices.light", "'usb' is not one of fake, gpio"),
+        ('[devices]\nscanner = "usb"', "devices.scanner", "'usb' is not one of fake, serial, hid"),
+        ("[devices]\nscanners = []", "devices.scanners", "needs at least one scanner"),
+        ('[devices]\nscanners = "serial"', "devices.scanners", "must be list"),
+        ("[devices]\nscanners = [1]", "devices.scanners", "must be a list of strings, has 1"),
+        ('[devices]\nscanners = ["usb"]', "devices.scanners",
+         "'usb' is not one of fake, serial, hid"),
+        ('[devices]\nscanners = ["hid", "hid"]', "devices.scanners", "'hid' is listed twice"),
+        ('[devices]\nscanner = "hid"\nscanners = ["hid"]', "devices.scanner",
+         "give either scanner or scanners, not both"),
+        ('[devices]\npin_factory = "pigpio"', "devices.pin_factory",
+         "'pigpio' is not one of mock, rpigpio, lgpio"),
+        ("[devices]\npin_factory = 1", "devices.pin_factory", "must be str"),
+        ('[devices]\ndrawer = "gpio"', "devices.pin_factory",
+         'drawer = "gpio" needs a pin factory: "lgpio" on a Raspberry Pi 5'),
+        ('[devices]\nlight = "gpio"', "devices.pin_factory", 'light = "gpio" needs a pin factory'),
+        ('[devices]\ndrawer = "printer"', "devices.drawer", 'needs printer = "escpos"'),
+        ("[devices]\ngpio_drawer = 5", "devices.gpio_drawer", "must be a table, got int"),
+        ("[devices.gpio_drawr]\nrelay_pin = 17", "devices.gpio_drawr", "unknown key"),
+        ("[devices.gpio_drawer.pins]\nrelay = 17", "devices.gpio_drawer.pins",
+         "must be a string, number or boolean (or a list)"),
+        ("[devices.gpio_drawer]\nrelay_pin = 1979-05-27", "devices.gpio_drawer.relay_pin",
+         "must be a string, number or boolean"),
+        ("[devices.hid_scanner]\nallowed_names = [{a = 1}]", "devices.hid_scanner.allowed_names",
+         "a list of strings, numbers or booleans"),
+    ],
+)  # fmt: skip
+def test_devices_section_errors_name_the_key(text: str, key: str, problem: str) -> None:
+    exc = error_for(text + "\n")
+    assert exc.key == key
+    assert problem in exc.problem
+
+
+GPIO_OK = '[devices]\ndrawer = "gpio"\nlight = "gpio"\npin_factory = "mock"\n'
+DRAWER = "[devices.gpio_drawer]\nrelay_pin = 17\n"
+LIGHT = "[devices.gpio_light]\ngreen_pin = 24\namber_pin = 25\nred_pin = 16\n"
+ESCPOS = '[devices]\nprinter = "escpos"\n[devices.escpos_printer]\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "problem"),
+    [
+        # required keys
+        ('[devices]\ndrawer = "gpio"\npin_factory = "mock"', "devices.gpio_drawer.relay_pin",
+         'is required when drawer = "gpio"'),
+        (GPIO_OK + DRAWER, "devices.gpio_light.green_pin", 'is required when light = "gpio"'),
+        ('[devices]\nprinter = "escpos"', "devices.escpos_printer.transport",
+         'is required when printer = "escpos"'),
+        ('[devices]\nscanner = "serial"', "devices.serial_scanner.device",
+         'is required when scanners has "serial"'),
+        ('[devices]\nscanner = "hid"', "devices.hid_scanner.allowed_names",
+         "a HID scanner needs an allow-list"),
+        ("[devices.gpio_light]\ngreen_pin = 24", "devices.gpio_light.amber_pin", "is required"),
+        # unknown keys and wrong types
+        (GPIO_OK + DRAWER + "relay = 4\n" + LIGHT, "devices.gpio_drawer.relay",
+         "unknown key (known: relay_pin, active_high, pulse_ms"),
+        (GPIO_OK + DRAWER.replace("17", '"17"') + LIGHT, "devices.gpio_drawer.relay_pin",
+         "must be an integer, got '17'"),
+        (GPIO_OK + DRAWER.replace("17", "17.0") + LIGHT, "devices.gpio_drawer.relay_pin",
+         "must be an integer, got 17.0"),
+        (GPIO_OK + DRAWER.replace("17", "true") + LIGHT, "devices.gpio_drawer.relay_pin",
+         "must be an integer, got True"),
+        (GPIO_OK + DRAWER + "active_high = 1\n" + LIGHT, "devices.gpio_drawer.active_high",
+         "must be true or false, got 1"),
+        (GPIO_OK + DRAWER + 'confirm_within_s = "1"\n' + LIGHT,
+         "devices.gpio_drawer.confirm_within_s", "must be a number, got '1'"),
+        (GPIO_OK + DRAWER + 'switch_open_when = "up"\n' + LIGHT,
+         "devices.gpio_drawer.switch_open_when", "'up' is not one of high, low"),
+        (GPIO_OK + DRAWER + "switch_pin = [27]\n" + LIGHT, "devices.gpio_drawer.switch_pin",
+         "must be an integer, got (27,)"),
+        # the adapters' own checks, under the full key
+        (GPIO_OK + DRAWER + "pulse_ms = 600\n" + LIGHT, "devices.gpio_drawer.pulse_ms",
+         "must be 20..500, got 600"),
+        (GPIO_OK + DRAWER.replace("17", "40") + LIGHT, "devices.gpio_drawer.relay_pin",
+         "must be a BCM GPIO number 0..27, got 40"),
+        (GPIO_OK + DRAWER + "switch_pin = 17\n" + LIGHT, "devices.gpio_drawer.switch_pin",
+         "must differ from relay_pin (17)"),
+        (GPIO_OK + DRAWER + LIGHT.replace("red_pin = 16", "red_pin = 24"),
+         "devices.gpio_light.red_pin", "uses BCM 24, already used by green_pin"),
+        (GPIO_OK + DRAWER + LIGHT + "escalate_after_s = 0\n", "devices.gpio_light.escalate_after_s",
+         "must be a number of seconds > 0, got 0"),
+        (GPIO_OK + DRAWER + LIGHT.replace("green_pin = 24", "green_pin = 17"),
+         "devices.gpio_light.green_pin", "BCM 17 is already used by devices.gpio_drawer.relay_pin"),
+        (ESCPOS + 'transport = "usb"', "devices.escpos_printer.usb_vendor_id",
+         "must be a USB id 0x0001..0xFFFF (see lsusb)"),
+        (ESCPOS + 'transport = "bluetooth"', "devices.escpos_printer.transport",
+         "'bluetooth' is not one of usb, serial, network, file, dummy"),
+        (ESCPOS + 'transport = "network"', "devices.escpos_printer.host",
+         "is required for the network transport"),
+        (ESCPOS + 'transport = "file"\nfile_path = "/dev/usb/lp0"\nprofile = "tm88"',
+         "devices.escpos_printer.profile", "unknown printer profile 'tm88'"),
+        (ESCPOS + 'transport = "file"\nfile_path = "x"\nbarcode = "ean13"',
+         "devices.escpos_printer.barcode", "'ean13' is not one of code128, qr, none"),
+        ('[devices.printer_drawer]\npin = 3', "devices.printer_drawer.pin",
+         "must be 2 or 5 (the drawer connector pin), got 3"),
+        ('[devices.printer_drawer]\npulse_ms = 10', "devices.printer_drawer.pulse_ms",
+         "must be 20..500, got 10"),
+        ('[devices.serial_scanner]\ndevice = "/dev/ttyACM0"\nframing = "ETX"',
+         "devices.serial_scanner.framing", "must be one of CR, LF, CRLF, gap, got 'ETX'"),
+        ('[devices.serial_scanner]\ndevice = "/dev/ttyACM0"\nbaud = 1234',
+         "devices.serial_scanner.baud", "1234 is not a standard baud rate"),
+        ('[devices.serial_scanner]\ndevice = "x"\nprefix = "\u4e2d"',
+         "devices.serial_scanner.prefix", "bytes are written as characters U+0000..U+00FF"),
+        ('[devices.hid_scanner]\nallowed_ids = ["1eab"]', "devices.hid_scanner.allowed_ids",
+         "'1eab' is not a USB id like '05e0:1200'"),
+        ('[devices.hid_scanner]\nallowed_ids = "1eab:1a03"', "devices.hid_scanner.allowed_ids",
+         "must be a list, got '1eab:1a03'"),
+        ('[devices.hid_scanner]\nallowed_names = ["A", 5]', "devices.hid_scanner.allowed_names",
+         "must be a string, got 5"),
+        ('[devices]\nscanners = ["serial", "hid"]\n[devices.serial_scanner]\ndevice = "x"\n'
+         '[devices.hid_scanner]\nallowed_ids = ["1eab:1a03"]', "devices.hid_scanner.name",
+         "'scanner' is also the name of the serial scanner; name each one"),
+        ('[devices]\nscanners = ["fake", "serial"]\n[devices.serial_scanner]\ndevice = "x"',
+         "devices.serial_scanner.name", "'scanner' is also the name of the fake scanner"),
+    ],
+)  # fmt: skip
+def test_device_settings_errors_name_the_full_key(text: str, key: str, problem: str) -> None:
+    exc = device_error(text + "\n")
+    assert exc.key == key
+    assert problem in exc.problem
+
+
+def test_device_table_present_but_unused_is_still_checked() -> None:
+    exc = device_error("[devices.gpio_drawer]\nrelay_pin = 17\npulse_ms = 600\n")
+    assert str(exc) == "config key 'devices.gpio_drawer.pulse_ms': must be 20..500, got 600"
+
+
+def test_device_settings_convert_toml_values_to_the_adapters_types() -> None:
+    settings = device_settings(
+        parse_config(
+            '[devices]\nprinter = "escpos"\ndrawer = "gpio"\nlight = "gpio"\n'
+            'scanners = ["serial", "hid"]\npin_factory = "lgpio"\n'
+            '[devices.escpos_printer]\ntransport = "usb"\nusb_vendor_id = 0x04b8\n'
+            "usb_product_id = 0x0202\ntimeout_s = 2\nstatus = false\n"
+            + DRAWER
+            + "switch_pin = 27\n"
+            + LIGHT
+            + '[devices.serial_scanner]\ndevice = "loop://"\nprefix = "\\u0002"\n'
+            'suffix = "\\u0003"\nname = "bioptic"\n'
+            '[devices.hid_scanner]\nallowed_ids = ["1eab:1a03"]\n'
+        )
+    )
+    assert settings.escpos_printer is not None
+    assert (settings.escpos_printer.usb_vendor_id, settings.escpos_printer.usb_product_id) == (
+        0x04B8,
+        0x0202,
+    )
+    assert settings.escpos_printer.timeout_s == 2.0
+    assert isinstance(settings.escpos_printer.timeout_s, float)
+    assert settings.escpos_printer.status is False
+    assert settings.gpio_drawer is not None and settings.gpio_drawer.switch_pin == 27
+    assert settings.gpio_light is not None and settings.gpio_light.buzzer_pin is None
+    assert settings.serial_scanner is not None
+    assert (settings.serial_scanner.prefix, settings.serial_scanner.suffix) == (b"\x02", b"\x03")
+    assert settings.hid_scanner is not None and settings.hid_scanner.allowed_ids == ("1eab:1a03",)
+    assert settings.printer_drawer is None
+
+
+def test_shipped_pi_config_is_valid_and_sets_every_device_table() -> None:
+    config = parse_config(pi_text())
+    devices = config.devices
+    assert (devices.printer, devices.drawer, devices.light) == ("escpos", "gpio", "gpio")
+    assert devices.pin_factory == "lgpio"
+    for name in DEVICE_TABLES:
+        assert devices.table(name), f"kiosk-pi.toml has no [devices.{name}]"
+    settings = device_settings(config)
+    assert all(getattr(settings, name) is not None for name in DEVICE_TABLES)
+    assert config.paths.data_dir == "/var/lib/kiosk"
+
+
+def test_read_config_of_the_shipped_pi_config_then_device_settings(tmp_path: Path) -> None:
+    """As ``kiosk config check kiosk/demo/kiosk-pi.toml`` does it, on a copy of the file."""
+    path = tmp_path / "kiosk.toml"
+    path.write_text(pi_text(), encoding="utf-8")
+    config = read_config(path)
+    assert device_settings(config).serial_scanner is not None
+
+
+def test_shipped_demo_config_runs_on_fakes_with_every_device_table_valid() -> None:
+    config = parse_config(demo_text(), {}, lambda _name: KEY)
+    devices = config.devices
+    assert (devices.printer, devices.drawer, devices.light) == ("fake", "fake", "fake")
+    assert devices.scanners == ("fake",)
+    settings = device_settings(config)
+    assert all(getattr(settings, name) is not None for name in DEVICE_TABLES)

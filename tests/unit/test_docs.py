@@ -161,7 +161,7 @@ def view_keys() -> set[str]:
 
 def sim_actions() -> set[str]:
     """The keys of the ``actions={...}`` table that ``kiosk.app`` hands to ``SimDrivers``."""
-    tree = ast.parse(read(KIOSK / "app.py"))
+    tree = ast.parse(read(KIOSK / "app" / "headless.py"))
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and _call_name(node) == "SimDrivers":
             for kw in node.keywords:
@@ -171,7 +171,7 @@ def sim_actions() -> set[str]:
                         for k in kw.value.keys
                         if isinstance(k, ast.Constant) and isinstance(k.value, str)
                     }
-    pytest.fail("kiosk/app.py builds no SimDrivers(actions={...}) table")
+    pytest.fail("kiosk/app/headless.py builds no SimDrivers(actions={...}) table")
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kiosk.errors import DeviceError
+from kiosk.hw.escpos_render import code128, feed_and_cut, render_receipt
 from kiosk.hw.fake import (
     LIGHT_STATES,
     DeviceEvent,
@@ -21,14 +22,16 @@ from kiosk.hw.fake import (
     FakeLight,
     FakePrinter,
     FakeScanner,
-    PrintJob,
+    PrintedJob,
 )
 from kiosk.hw.payment_sim import ChargeRecord, SimCardTerminal, SimWalletGateway
+from kiosk.hw.printer_profiles import get_profile
 from kiosk.hw.system import RandomIds, SystemClock
 from kiosk.payments import Method, PaymentIntent, PaymentResult
 from kiosk.ports import Clock, Drawer, IdSource, Light, PaymentTerminal, ReceiptPrinter
 from kiosk.ports import WalletGateway as WalletPort
 from kiosk.protocol.ids import uuid7_ms
+from kiosk.receipt import Receipt, ReceiptLine, ReceiptTax, ReceiptTender, ReceiptTotals
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 WALLET_CODE = "134567890123456789"
@@ -47,6 +50,46 @@ def whats(history: list[DeviceEvent]) -> list[tuple[str, str]]:
     return [(event.what, event.detail) for event in history]
 
 
+def receipt(number: str = "1", barcode: str | None = None) -> Receipt:
+    """A one-line paid receipt numbered ``s0001-k01-<number>``."""
+    receipt_no = f"s0001-k01-{number}"
+    return Receipt(
+        store_name="示例超市 Demo Market",
+        address=(),
+        header=(),
+        kiosk_id="s0001-k01",
+        receipt_no=receipt_no,
+        seq=1,
+        occurred_at="2026-11-27 17:15",
+        business_day="2026-11-27",
+        language="en",
+        currency="CNY",
+        lines=(ReceiptLine("Nongfu Spring water 550ml", "1", "ea", 200, 200, (), "VAT13"),),
+        basket_adjustments=(),
+        taxes=(ReceiptTax("VAT13", "13%", 177, 23),),
+        totals=ReceiptTotals(200, 0, 23, True, 0, 200),
+        tenders=(ReceiptTender("card", 200, ref="****4242"),),
+        change=0,
+        member_id=None,
+        barcode=f"R{receipt_no}" if barcode is None else barcode,
+        footer=(),
+    )
+
+
+class Reports:
+    """An ``on_event`` sink that keeps what a fake reported."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, dict[str, Any]]] = []
+
+    def __call__(self, kind: str, detail: dict[str, Any]) -> None:
+        self.seen.append((kind, detail))
+
+    @property
+    def kinds(self) -> list[str]:
+        return [kind for kind, _ in self.seen]
+
+
 # -- ports ---------------------------------------------------------------------------------------
 def test_fakes_satisfy_ports_when_assigned_to_port_types(clock: FakeClock) -> None:
     drawer: Drawer = FakeDrawer(clock)
@@ -58,7 +101,8 @@ def test_fakes_satisfy_ports_when_assigned_to_port_types(clock: FakeClock) -> No
     ids: IdSource = RandomIds(clock)
     assert drawer.is_open() is False
     light.show("ready")
-    printer.print_text("job-1", "hello", "")
+    printer.print_receipt("job-1", receipt())
+    assert printer.status()["paper"] == "ok"
     assert terminal.charge(intent(), 5).outcome == "approved"
     assert wallet.charge(intent(method="wallet"), WALLET_CODE, 5).outcome == "approved"
     assert all(c.now().tzinfo is not None for c in clocks)
@@ -80,7 +124,7 @@ def test_health_reports_name_kind_ok_detail_when_fresh(
     health = make(clock).health()
     assert set(health) == {"name", "kind", "ok", "detail"}
     assert health["name"] == name
-    assert health["kind"] == "fake"
+    assert health["kind"] == "fake"  # what the lane's view flags as FAKE HARDWARE
     assert health["ok"] is True
     assert isinstance(health["detail"], str) and health["detail"]
 
@@ -183,6 +227,47 @@ def test_fail_next_refuses_empty_message(clock: FakeClock) -> None:
         FakeDrawer(clock).fail_next("  ")
 
 
+def test_drawer_reports_each_edge_with_its_times(clock: FakeClock) -> None:
+    reports = Reports()
+    drawer = FakeDrawer(clock, on_event=reports)
+    drawer.open()
+    clock.advance(7.5)
+    drawer.drive_closed()
+    drawer.drive_closed()  # no edge, no report
+    assert reports.seen == [
+        ("opened", {"name": "drawer", "at": "2024-01-01T00:00:00.000Z"}),
+        ("closed", {"name": "drawer", "at": "2024-01-01T00:00:07.500Z", "was_open_s": 7.5}),
+    ]
+
+
+def test_drawer_poll_reports_left_open_once_per_opening(clock: FakeClock) -> None:
+    reports = Reports()
+    drawer = FakeDrawer(clock, left_open_after_s=30, on_event=reports)
+    drawer.drive_open()
+    clock.advance(29.9)
+    drawer.poll()
+    assert reports.kinds == ["opened"]
+    clock.advance(0.1)
+    drawer.poll()
+    drawer.poll()
+    assert reports.seen[1] == (
+        "left_open",
+        {"name": "drawer", "opened_at": "2024-01-01T00:00:00.000Z", "open_for_s": 30.0},
+    )
+    assert reports.kinds == ["opened", "left_open"]
+    assert whats(drawer.history)[-1] == ("left_open", "30.0 s")
+    drawer.drive_closed()
+    drawer.drive_open()  # a new opening may be reported again
+    clock.advance(30)
+    drawer.poll()
+    assert reports.kinds == ["opened", "left_open", "closed", "opened", "left_open"]
+
+
+def test_drawer_refuses_left_open_time_when_not_positive(clock: FakeClock) -> None:
+    with pytest.raises(ValueError, match="left_open_after_s must be positive"):
+        FakeDrawer(clock, left_open_after_s=0)
+
+
 # -- light ---------------------------------------------------------------------------------------
 def test_light_shows_each_state_and_keeps_history(clock: FakeClock) -> None:
     assert FakeLight(clock).state is None
@@ -218,35 +303,60 @@ def test_light_keeps_last_state_when_driver_fails(clock: FakeClock) -> None:
 
 
 # -- printer -------------------------------------------------------------------------------------
-def test_printer_stores_job_with_time_when_ready(clock: FakeClock) -> None:
+def test_printer_keeps_the_escpos_bytes_and_text_of_each_job(clock: FakeClock) -> None:
     printer = FakePrinter(clock)
     clock.advance(2)
-    printer.print_text("job-1", "TOTAL 12.50", "S1-K1-000001")
-    assert printer.jobs == [
-        PrintJob("job-1", "TOTAL 12.50", "S1-K1-000001", T0 + timedelta(seconds=2))
-    ]
+    printer.print_receipt("job-1", receipt())
+    (job,) = printer.jobs
+    profile = get_profile("epson-tm-t88-zh")
+    data = render_receipt(receipt(), profile, None).data
+    assert job == PrintedJob(
+        "job-1", job.text, "Rs0001-k01-1", data, T0 + timedelta(seconds=2), complete=True
+    )
+    assert code128("Rs0001-k01-1", profile.barcode_module, profile.barcode_height) in job.data
+    assert job.data.endswith(feed_and_cut(profile))
+    assert "示例超市".encode("gb18030") in job.data
+    assert "s0001-k01-1" in job.text
+    assert job.text.endswith("\n")
+    assert printer.output == data  # python-escpos's Dummy got exactly the job's bytes
     assert printer.status() == {"online": True, "paper": "ok", "cover_open": False}
+
+
+def test_printer_prints_on_the_paper_of_its_profile(clock: FakeClock) -> None:
+    narrow = get_profile("xprinter-58")
+    printer = FakePrinter(clock, profile=narrow)
+    printer.print_receipt("job-1", receipt())
+    assert max(len(line) for line in printer.jobs[0].text.splitlines()) <= narrow.columns
+    assert printer.jobs[0].data == render_receipt(receipt(), narrow, None).data
+
+
+def test_printer_prints_a_test_page(clock: FakeClock) -> None:
+    printer = FakePrinter(clock)
+    printer.print_test_page("test-1")
+    assert "epson-tm-t88-zh (80 mm, 42 columns)" in printer.jobs[0].text
+    assert printer.jobs[0].barcode == "test-1"
 
 
 def test_printer_refuses_job_id_when_already_printed(clock: FakeClock) -> None:
     printer = FakePrinter(clock)
-    printer.print_text("job-1", "first", "B1")
-    with pytest.raises(ValueError, match="job already printed: job-1"):
-        printer.print_text("job-1", "again", "B1")
-    assert [job.text for job in printer.jobs] == ["first"]
+    printer.print_receipt("job-1", receipt("1"))
+    with pytest.raises(ValueError, match=r"^job already printed: job-1$"):
+        printer.print_receipt("job-1", receipt("2"))
+    assert [job.barcode for job in printer.jobs] == ["Rs0001-k01-1"]
 
 
 def test_printer_raises_paper_out_and_prints_same_job_after_refill(clock: FakeClock) -> None:
     printer = FakePrinter(clock)
     printer.run_out_of_paper()
     with pytest.raises(DeviceError) as caught:
-        printer.print_text("job-1", "receipt", "B1")
+        printer.print_receipt("job-1", receipt())
     assert str(caught.value).startswith("paper_out:")
     assert printer.jobs == []
+    assert printer.output == b""
     assert printer.status()["paper"] == "out"
     assert printer.health()["ok"] is False
     printer.refill()
-    printer.print_text("job-1", "receipt", "B1")
+    printer.print_receipt("job-1", receipt())
     assert [job.job_id for job in printer.jobs] == ["job-1"]
     assert whats(printer.history) == [
         ("paper", "out"),
@@ -256,14 +366,42 @@ def test_printer_raises_paper_out_and_prints_same_job_after_refill(clock: FakeCl
     ]
 
 
+def test_printer_tears_a_job_when_the_paper_runs_out_mid_job(clock: FakeClock) -> None:
+    printer = FakePrinter(clock)
+    printer.run_out_of_paper_mid_job(after_bytes=64)
+    with pytest.raises(DeviceError, match=r"^paper_out: the paper ran out during job job-1"):
+        printer.print_receipt("job-1", receipt())
+    (torn,) = printer.torn
+    whole = render_receipt(receipt(), printer.profile, None).data
+    assert (torn.job_id, torn.complete, torn.data) == ("job-1", False, whole[:64])
+    assert printer.jobs == []
+    assert printer.output == whole[:64]  # part of the receipt reached the paper
+    assert printer.status()["paper"] == "out"
+    assert whats(printer.history)[-1] == ("torn", f"job-1 after 64 of {len(whole)} bytes")
+    printer.refill()
+    printer.print_receipt("job-1", receipt())  # the torn job may be printed again
+    assert printer.output == whole[:64] + whole
+
+
+def test_printer_tears_half_the_job_by_default(clock: FakeClock) -> None:
+    printer = FakePrinter(clock)
+    printer.run_out_of_paper_mid_job()
+    with pytest.raises(DeviceError, match=r"^paper_out:"):
+        printer.print_receipt("job-1", receipt())
+    whole = render_receipt(receipt(), printer.profile, None).data
+    assert printer.torn[0].data == whole[: len(whole) // 2]
+    with pytest.raises(ValueError, match="after_bytes"):
+        printer.run_out_of_paper_mid_job(after_bytes=-1)
+
+
 def test_printer_raises_offline_until_it_comes_back(clock: FakeClock) -> None:
     printer = FakePrinter(clock)
     printer.go_offline()
     with pytest.raises(DeviceError, match=r"^offline:"):
-        printer.print_text("job-1", "receipt", "B1")
+        printer.print_receipt("job-1", receipt())
     assert printer.status()["online"] is False
     printer.come_back()
-    printer.print_text("job-1", "receipt", "B1")
+    printer.print_receipt("job-1", receipt())
     assert len(printer.jobs) == 1
 
 
@@ -272,9 +410,9 @@ def test_printer_raises_cover_open_until_closed(clock: FakeClock) -> None:
     printer.open_cover()
     assert printer.status() == {"online": True, "paper": "ok", "cover_open": True}
     with pytest.raises(DeviceError, match=r"^cover_open:"):
-        printer.print_text("job-1", "receipt", "B1")
+        printer.print_receipt("job-1", receipt())
     printer.close_cover()
-    printer.print_text("job-1", "receipt", "B1")
+    printer.print_receipt("job-1", receipt())
     assert len(printer.jobs) == 1
 
 
@@ -284,19 +422,19 @@ def test_printer_reports_offline_first_when_several_faults(clock: FakeClock) -> 
     printer.open_cover()
     printer.go_offline()
     with pytest.raises(DeviceError, match=r"^offline:"):
-        printer.print_text("job-1", "x", "")
+        printer.print_receipt("job-1", receipt())
     printer.come_back()
     with pytest.raises(DeviceError, match=r"^cover_open:"):
-        printer.print_text("job-1", "x", "")
+        printer.print_receipt("job-1", receipt())
     printer.close_cover()
     with pytest.raises(DeviceError, match=r"^paper_out:"):
-        printer.print_text("job-1", "x", "")
+        printer.print_receipt("job-1", receipt())
 
 
 def test_printer_prints_and_warns_when_paper_near_end(clock: FakeClock) -> None:
     printer = FakePrinter(clock)
     printer.paper_near_end()
-    printer.print_text("job-1", "receipt", "B1")
+    printer.print_receipt("job-1", receipt())
     assert printer.status()["paper"] == "near_end"
     assert printer.health() == {
         "name": "printer",
@@ -310,22 +448,56 @@ def test_printer_raises_once_when_told_to_fail_next(clock: FakeClock) -> None:
     printer = FakePrinter(clock)
     printer.fail_next("usb write error")
     with pytest.raises(DeviceError, match="usb write error"):
-        printer.print_text("job-1", "receipt", "B1")
-    printer.print_text("job-1", "receipt", "B1")
+        printer.print_receipt("job-1", receipt())
+    printer.print_receipt("job-1", receipt())
     assert len(printer.jobs) == 1
+
+
+def test_printer_reports_what_a_status_monitor_would_see(clock: FakeClock) -> None:
+    reports = Reports()
+    printer = FakePrinter(clock, on_event=reports)
+    printer.paper_near_end()
+    printer.run_out_of_paper()
+    printer.refill()
+    printer.open_cover()
+    printer.close_cover()
+    printer.go_offline()
+    printer.come_back()
+    assert reports.kinds == [
+        "paper_near_end",
+        "paper_out",
+        "paper_ok",
+        "cover_open",
+        "cover_closed",
+        "offline",
+        "back_online",
+    ]
+    assert reports.seen[1] == (
+        "paper_out",
+        {"name": "printer", "message": "paper_out: the printer is out of paper"},
+    )
+
+
+def test_printer_reports_without_holding_its_lock(clock: FakeClock) -> None:
+    printer = FakePrinter(clock)
+    seen: list[dict[str, Any]] = []
+    printer.on_event = lambda _kind, _detail: seen.append(printer.status())
+    printer.run_out_of_paper()  # the sink asks the status at once, as the lane does
+    assert seen == [{"online": True, "paper": "out", "cover_open": False}]
 
 
 @pytest.mark.parametrize(
     ("job_id", "barcode", "message"),
-    [("", "B1", "job id"), ("job-1", "收据", "printable ASCII"), ("job-1", "B\n1", "ASCII")],
+    [("", "B1", "job id"), (" ", "B1", "job id"), ("job-1", "收据", "printable ASCII")],
 )
 def test_printer_refuses_bad_arguments(
     clock: FakeClock, job_id: str, barcode: str, message: str
 ) -> None:
     printer = FakePrinter(clock)
     with pytest.raises(ValueError, match=message):
-        printer.print_text(job_id, "text", barcode)
+        printer.print_receipt(job_id, receipt(barcode=barcode))
     assert printer.jobs == []
+    assert printer.output == b""
 
 
 # -- scanner -------------------------------------------------------------------------------------
@@ -372,6 +544,17 @@ def test_scanner_loses_scans_while_unplugged(clock: FakeClock) -> None:
         ("lost", "123"),
         ("plugged_in", ""),
         ("scan", "456"),
+    ]
+
+
+def test_scanner_reports_unplug_and_plug_in(clock: FakeClock) -> None:
+    reports = Reports()
+    scanner = FakeScanner(clock, name="front", on_event=reports)
+    scanner.unplug()
+    scanner.plug_in()
+    assert reports.seen == [
+        ("disconnected", {"name": "front", "detail": "unplugged"}),
+        ("connected", {"name": "front", "detail": "plugged in"}),
     ]
 
 

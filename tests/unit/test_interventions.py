@@ -32,7 +32,15 @@ def item(reason: Reason = "age_check", n: int = 1, mono: float = 100.0) -> Inter
 def test_reasons_list_every_reason_and_only_help_and_device_faults_do_not_block() -> None:
     assert get_args(Reason) == REASONS
     assert len(set(REASONS)) == len(REASONS)
-    assert set(NON_BLOCKING) == {"help", "printer_fault", "drawer_fault"}
+    assert set(NON_BLOCKING) == {
+        "help",
+        "printer_fault",
+        "paper_low",
+        "print_uncertain",
+        "drawer_fault",
+        "drawer_left_open",
+        "scanner_disconnected",
+    }
     for reason in get_args(Reason):
         assert item(reason).blocking is (reason not in NON_BLOCKING)
 

@@ -393,5 +393,5 @@ def test_event_topic_is_under_pos_v1() -> None:
 
 @pytest.mark.parametrize(("kiosk", "kind"), [("a/b", "x"), ("+", "x"), ("k", "#"), ("", "x")])
 def test_event_topic_refuses_levels_that_break_the_tree(kiosk: str, kind: str) -> None:
-    with pytest.raises(ValueError, match="must be|is not like"):
+    with pytest.raises(ValueError, match=r"must be|is not like"):
         event_topic(kiosk, kind)

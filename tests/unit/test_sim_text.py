@@ -1,5 +1,6 @@
-"""kiosk.sim.runner.parse_text (the sim's text-mode shortcuts) and kiosk.sim.drivers.SimDrivers
-(``{"cmd": "sim", "action": ...}`` dispatch)."""
+"""kiosk.sim.runner.parse_text (the sim's text-mode shortcuts), kiosk.sim.drivers.SimDrivers
+(``{"cmd": "sim", "action": ...}`` dispatch), the composition root's table of sim actions
+(refused for devices that are real), and text-mode rendering from the view."""
 
 from __future__ import annotations
 
@@ -7,11 +8,15 @@ from typing import Any
 
 import pytest
 
+from kiosk.app.devices import Fakes
+from kiosk.app.headless import sim_drivers
 from kiosk.errors import InvalidCommand
+from kiosk.hw.fake import FakeClock, FakeScanner
+from kiosk.hw.payment_sim import SimCardTerminal, SimWalletGateway
 from kiosk.lane_protocol import COMMANDS
 from kiosk.sim.demo import DEMO_SCRIPT
 from kiosk.sim.drivers import SimDrivers
-from kiosk.sim.runner import ALIASES, POSITIONAL, help_text, parse_text
+from kiosk.sim.runner import ALIASES, POSITIONAL, help_text, parse_text, render_event
 
 
 @pytest.mark.parametrize(
@@ -187,3 +192,70 @@ def test_sim_action_whose_driver_refuses_the_value_is_an_invalid_command(
     with pytest.raises(InvalidCommand) as caught:
         drivers.run({"cmd": "sim", "action": "terminal.next", "outcome": "maybe"})
     assert str(caught.value) == "sim terminal.next: unknown outcome 'maybe'"
+
+
+def test_sim_action_on_a_fake_without_the_part_is_an_invalid_command() -> None:
+    def drive() -> None:
+        raise RuntimeError("drawer drawer has no switch fitted to drive")
+
+    drivers = SimDrivers(actions={"drawer.open": drive})
+    with pytest.raises(InvalidCommand) as caught:
+        drivers.run({"cmd": "sim", "action": "drawer.open"})
+    assert str(caught.value) == "sim drawer.open: drawer drawer has no switch fitted to drive"
+
+
+def test_sim_actions_of_real_devices_are_refused_naming_the_device() -> None:
+    clock = FakeClock()
+    drivers = sim_drivers(Fakes(), SimCardTerminal(clock), SimWalletGateway(clock))
+    for action, device in (("printer.paper_out", "printer"), ("scanner.scan", "scanner"),
+                           ("drawer.open", "drawer")):  # fmt: skip
+        with pytest.raises(InvalidCommand) as caught:
+            drivers.run({"cmd": "sim", "action": action, "code": "1"})
+        assert str(caught.value).startswith(f"the {device} is a real device in this config")
+    done = drivers.run({"cmd": "sim", "action": "terminal.disconnect"})
+    assert done == {"event": "sim_done", "action": "terminal.disconnect", "result": None}
+
+
+def test_sim_scan_action_reaches_the_fake_scanner_subscribers() -> None:
+    clock = FakeClock()
+    scanner = FakeScanner(clock)
+    heard: list[str] = []
+    scanner.subscribe(heard.append)
+    drivers = sim_drivers(Fakes(scanner=scanner), SimCardTerminal(clock), SimWalletGateway(clock))
+    assert drivers.run({"cmd": "sim", "action": "scanner.scan", "code": "6921168509256"}) == {
+        "event": "sim_done",
+        "action": "scanner.scan",
+        "result": True,
+    }
+    assert heard == ["6921168509256"]
+
+
+# ------------------------------------------------------------------------------ render_event
+VIEW: dict[str, Any] = {
+    "sale_id": "s1",
+    "totals": {"due": 400, "paid": 0, "remaining": 400},
+    "last_receipt": None,
+}
+
+
+def test_render_item_added_shows_the_totals_of_the_view_after_the_batch() -> None:
+    line = render_event({"event": "item_added", "line": 1, "sku": "100001"}, VIEW)
+    assert line == "item_added: line=1 sku=100001  | due 400 paid 0 remaining 400"
+
+
+def test_render_payment_that_finished_the_sale_has_no_totals() -> None:
+    view = {**VIEW, "sale_id": None}
+    line = render_event({"event": "payment_approved", "method": "card", "amount": 400}, view)
+    assert line == "payment_approved: method=card amount=400"
+
+
+def test_render_sale_completed_prints_the_receipt_of_the_view() -> None:
+    view = {**VIEW, "sale_id": None, "last_receipt": {"text": "RECEIPT\nTotal 4.00"}}
+    line = render_event({"event": "sale_completed", "seq": 7}, view)
+    assert line == "== sale completed, seq 7 ==\nRECEIPT\nTotal 4.00"
+
+
+def test_render_other_events_lists_their_fields() -> None:
+    assert render_event({"event": "device_status", "device": "drawer"}, VIEW) == (
+        "device_status: device=drawer"
+    )
