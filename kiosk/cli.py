@@ -45,6 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kiosk", description="Self-checkout kiosk firmware")
     sub = parser.add_subparsers(dest="command", required=True)
 
+    sync = sub.add_parser("sync", help="relay the outbox to the MQTT broker (the sync agent)")
+    _config_arg(sync)
+    sync.add_argument("--log-level", help="DEBUG, INFO, WARNING... (default KIOSK_LOG_LEVEL)")
+
     sim = sub.add_parser("sim", help="run the lane with a text or JSON-lines front end")
     _config_arg(sim)
     sim.add_argument("--json", action="store_true", help="JSON lines on stdin/stdout")
@@ -141,6 +145,11 @@ def _dispatch(args: argparse.Namespace) -> int:
     command = args.command
     if command == "sim":
         return _sim(args)
+    if command == "sync":
+        from kiosk.sync.__main__ import main as sync_main
+
+        level = ["--log-level", args.log_level] if args.log_level else []
+        return sync_main(["--config", args.config, *level])
     if command == "demo":
         return _demo_init(Path(args.dir), args.catalog)
     if command == "config":
@@ -240,10 +249,12 @@ def _print_device_table(rows: Sequence[Any]) -> None:
 
 def _config_check(path: str) -> int:
     from kiosk.app import device_settings, read_config, time_zone
+    from kiosk.sync.settings import SyncSettings
 
     config = read_config(path)
     time_zone(config)
     device_settings(config)  # each [devices.*] table against its adapter; opens nothing
+    SyncSettings.from_config(config, config.sync, base_dir=Path(path).resolve().parent)
     print(
         f"{path}: ok (store {config.store.id}, kiosk {config.kiosk.id}, "
         f"{config.store.currency}, tax {config.tax.mode} {config.tax.rounding})"

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from kiosk.errors import ConfigError
 
@@ -243,6 +243,9 @@ class Config:
     members: MembersConfig = field(default_factory=MembersConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     receipt: ReceiptConfig = field(default_factory=ReceiptConfig)
+    # The raw [sync] table: `kiosk sync` validates it into kiosk.sync.settings.SyncSettings
+    # (and `kiosk config check` does too), because its keys belong to that adapter.
+    sync: Mapping[str, Any] = field(default_factory=dict)
 
 
 def parse_config(

@@ -330,6 +330,12 @@ def _device_table(s: _Section) -> dict[str, DeviceValue]:
     return table
 
 
+def _raw_table(s: _Section) -> dict[str, Any]:
+    """A table whose keys an adapter validates (``[sync]``): only its shape is checked here."""
+    s.used.update(s.data)
+    return dict(s.data)
+
+
 def _devices(s: _Section) -> DevicesConfig:
     d = DevicesConfig()
     printer = s.choice("printer", DEVICE_KINDS["printer"], d.printer)
@@ -471,6 +477,7 @@ def parse_config(
         members=_members(root.sub("members"), env, read_file),
         paths=_paths(root.sub("paths")),
         receipt=_receipt(root.sub("receipt"), kiosk.languages),
+        sync=_raw_table(root.sub("sync")),
     )
     root.finish()
     return config

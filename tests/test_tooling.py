@@ -175,6 +175,8 @@ def test_demo_config_sets_every_key_the_parser_knows() -> None:
     missing: list[str] = []
     for section in dataclasses.fields(Config):
         table = data.get(section.name, {})
+        if section.name == "sync":  # a raw table validated by kiosk.sync.settings
+            continue
         section_type = type(getattr(Config(), section.name))
         for f in dataclasses.fields(section_type):
             if f.name == "variable_measure":

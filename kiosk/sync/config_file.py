@@ -6,9 +6,8 @@ file, as ``kiosk.app.read_config`` does) and builds ``SyncSettings`` from it and
 ``[sync]`` table. Relative paths (``[paths]``, ``sync.tls_*_file``) are relative to the file's
 folder.
 
-``kiosk.config`` does not know a ``[sync]`` table yet: when ``parse_config`` refuses the key
-``sync``, the file is parsed again without that table, and the result is checked to be exactly
-the file's other tables, so nothing else can be lost on the way.
+``kiosk.config`` keeps ``[sync]`` as a raw table; its keys are validated here, by
+``SyncSettings.from_config``.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
@@ -53,14 +51,7 @@ def load_settings(
 def parse_with_sync(
     text: str, env: Mapping[str, str], base: Path
 ) -> tuple[Config, Mapping[str, Any]]:
-    """The typed kiosk config and the raw ``[sync]`` table (``{}`` when absent)."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError("(file)", f"not valid TOML: {exc}") from None
-    table = data.get("sync", {})
-    if not isinstance(table, dict):
-        raise ConfigError("sync", f"must be a table, got {type(table).__name__}")
+    """The typed kiosk config and its raw ``[sync]`` table (``{}`` when absent)."""
 
     def read_secret(name: str) -> str:
         secret = base / name
@@ -69,29 +60,5 @@ def parse_with_sync(
         except UnicodeDecodeError:
             raise OSError(f"{secret} is not UTF-8 text") from None
 
-    try:
-        return parse_config(text, env, read_secret), table
-    except ConfigError as exc:
-        if exc.key != "sync":
-            raise
-    rest = _without_sync_table(text)
-    expected = {k: v for k, v in data.items() if k != "sync"}
-    try:
-        same = tomllib.loads(rest) == expected
-    except tomllib.TOMLDecodeError:
-        same = False
-    if not same:
-        raise ConfigError("sync", "write it as its own [sync] table (not inline or dotted keys)")
-    return parse_config(rest, env, read_secret), table
-
-
-def _without_sync_table(text: str) -> str:
-    """``text`` without the ``[sync]`` table and its sub-tables."""
-    kept: list[str] = []
-    skipping = False
-    for line in text.splitlines(keepends=True):
-        if _HEADER.match(line):
-            skipping = bool(_SYNC_HEADER.match(line))
-        if not skipping:
-            kept.append(line)
-    return "".join(kept)
+    config = parse_config(text, env, read_secret)
+    return config, config.sync

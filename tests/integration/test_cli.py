@@ -133,6 +133,8 @@ def test_config_check_of_a_good_file_says_ok(
             '[broker]\npassword_env = "KIOSK_NO_SUCH_VAR"\n',
             "config key 'broker.password_env': environment variable KIOSK_NO_SUCH_VAR is not set",
         ),
+        ("[sync]\nwindow = 0\n", "config key 'sync.window'"),
+        ("[sync]\nwindoww = 5\n", "config key 'sync.windoww': unknown key"),
     ],
 )
 def test_config_check_of_a_bad_file_exits_2_naming_key_and_why(

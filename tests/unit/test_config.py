@@ -531,6 +531,8 @@ def test_shipped_demo_config_sets_every_key() -> None:
     data = tomllib.loads(demo_text())
     for section in dataclasses.fields(Config):
         table = data[section.name]
+        if section.name == "sync":  # a raw table validated by kiosk.sync.settings
+            continue
         for f in dataclasses.fields(getattr(Config(), section.name)):
             given = {f.name, f"{f.name}_env", f"{f.name}_file"} & set(table)
             assert given, f"demo config does not set {section.name}.{f.name}"

@@ -322,6 +322,8 @@ def test_configuration_doc_names_every_config_key() -> None:
         section_type = type(getattr(config.Config(), section_field.name))
         heading = f"## [{section_field.name}]"
         assert heading in text, heading
+        if not dataclasses.is_dataclass(section_type):
+            continue  # a raw table ([sync]) whose keys its adapter documents and validates
         body = text.split(heading, 1)[1].split("\n## ", 1)[0]
         keys = {f.name for f in dataclasses.fields(section_type)}
         missing += [f"{section_field.name}.{k}" for k in sorted(keys - backticked(body))]

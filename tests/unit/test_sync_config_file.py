@@ -52,7 +52,6 @@ def test_without_a_sync_table_the_defaults_apply(tmp_path: Path) -> None:
     [
         (BASE + "[sync]\nwindow = -1\n", "sync.window", "must be at least 1"),
         ("sync = 3\n" + BASE, "sync", "must be a table"),
-        ("sync = {window = 5}\n" + BASE, "sync", "its own [sync] table"),
         (BASE + "[sync\n", "(file)", "not valid TOML"),
         (BASE + "[kiosk.extra]\nx = 1\n", "kiosk.extra", "unknown key"),
     ],
