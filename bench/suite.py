@@ -2,9 +2,10 @@
 
 The five benchmarks of issue 2 in issue order: ``scan_commit`` (1), ``lookup`` (2),
 ``sale_commit`` (3), ``sim_start`` (4), ``catalog_import`` (5); then the three of issue 3
-(hardware): ``scanner_latency`` (6), ``receipt_bytes`` (7), ``payment_devices`` (8). They run
-in a different order (``RUN_ORDER``) so that the 250 000-product kiosk the import builds is
-reused by ``sim_start``.
+(hardware): ``scanner_latency`` (6), ``receipt_bytes`` (7), ``payment_devices`` (8); then the
+three of issue 4 (sync and central): ``sync_drain`` (9), ``consumer_apply`` (10),
+``lane_under_drain`` (11); then ``promotions`` (12, issue 5). They run in a different order
+(``RUN_ORDER``) so that the 250 000-product kiosk the import builds is reused by ``sim_start``.
 """
 
 from __future__ import annotations
@@ -20,14 +21,18 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from bench import (
+    consumer_apply,
     import_speed,
+    lane_under_drain,
     lookup,
     payment_devices,
+    promotions,
     receipt_bytes,
     sale_commit,
     scan,
     scanner_latency,
     sim_start,
+    sync_drain,
 )
 from bench.fixtures import Context
 
@@ -42,6 +47,10 @@ BENCHMARKS: Final[dict[str, Benchmark]] = {
     scanner_latency.NAME: scanner_latency.run,
     receipt_bytes.NAME: receipt_bytes.run,
     payment_devices.NAME: payment_devices.run,
+    sync_drain.NAME: sync_drain.run,
+    consumer_apply.NAME: consumer_apply.run,
+    lane_under_drain.NAME: lane_under_drain.run,
+    promotions.NAME: promotions.run,
 }
 RUN_ORDER: Final[tuple[str, ...]] = (
     scan.NAME,
@@ -52,6 +61,10 @@ RUN_ORDER: Final[tuple[str, ...]] = (
     scanner_latency.NAME,
     receipt_bytes.NAME,
     payment_devices.NAME,
+    sync_drain.NAME,
+    consumer_apply.NAME,
+    lane_under_drain.NAME,
+    promotions.NAME,
 )
 
 

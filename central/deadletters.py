@@ -2,7 +2,9 @@
 
 ``park`` runs inside the consumer's batch transaction (consumer thread); the message is then
 PUBACKed like any other, so a bad payload never blocks the queue. The same payload parked again
-(a kiosk republishing it) bumps ``times_seen`` on its row instead of adding rows.
+(a kiosk republishing it) on the same topic for the same reason bumps ``times_seen`` on
+its row instead of adding rows; the same bytes on another topic or refused for another reason
+are a row of their own, so a row's topic and reason always belong together.
 """
 
 from __future__ import annotations
@@ -58,7 +60,10 @@ def park(
     )
     row_id = conn.execute(
         select(dead_letters.c.id).where(
-            dead_letters.c.consumer_group == group, dead_letters.c.payload_sha256 == digest
+            dead_letters.c.consumer_group == group,
+            dead_letters.c.payload_sha256 == digest,
+            dead_letters.c.topic == topic,
+            dead_letters.c.reason_code == rejection.code,
         )
     ).scalar()
     if row_id is not None:
@@ -68,7 +73,6 @@ def park(
             .values(
                 times_seen=dead_letters.c.times_seen + 1,
                 last_seen=now,
-                reason_code=rejection.code,
                 reason=rejection.reason,
             )
         )

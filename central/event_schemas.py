@@ -5,8 +5,8 @@ A parser returns the typed body or raises ``FieldError`` (a field missing or of 
 or ``Inconsistent`` (the fields disagree, e.g. tenders do not add up to the amount due).
 
 ``SCHEMAS`` maps each schema id to its event type (the last topic level) and its parser; a
-schema not in it is parked as ``unknown_schema``. ``pos.sale.refunded/1`` and
-``pos.sale.voided/1`` are not defined by the kiosk yet, so they are parked too.
+schema not in it is parked as ``unknown_schema``. ``pos.sale.voided/1`` is not defined by the
+kiosk yet, so it is parked too.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from central.events import (
     Envelope,
     SaleCompleted,
     SaleLine,
+    SaleRefunded,
     SaleTotals,
     ShiftClosed,
     ShiftSales,
@@ -40,6 +41,7 @@ from central.fields import (
 )
 from kiosk.money import CURRENCY_EXPONENTS
 from kiosk.protocol.canonical import is_hash
+from kiosk.protocol.refund_event import SALE_REFUNDED, SALE_REFUNDED_SCHEMA
 from kiosk.protocol.sale_event import SALE_COMPLETED, SALE_COMPLETED_SCHEMA, receipt_number
 
 SHIFT_CLOSED: Final = "shift.closed"
@@ -96,6 +98,70 @@ def _tender(data: Mapping[str, Any], where: str) -> TenderPaid:
 def _check(what: str, found: int, expected: int) -> None:
     if found != expected:
         raise Inconsistent(f"{what} is {found}, the lines/tenders add up to {expected}")
+
+
+def _amounts(
+    data: Mapping[str, Any],
+) -> tuple[tuple[SaleLine, ...], SaleTotals, tuple[TenderPaid, ...], str]:
+    """A refund's lines, totals and tenders, checked as a sale's are; and the tax mode."""
+    lines = tuple(
+        _line(d, f"lines[{i}]") for i, d in enumerate(objects(need_list(data, "lines"), "lines"))
+    )
+    t = need_obj(data, "totals")
+    totals = SaleTotals(
+        gross=need_money(t, "gross", "totals"),
+        discount=need_money(t, "discount", "totals"),
+        tax=need_money(t, "tax", "totals"),
+        rounding=need_money(t, "rounding", "totals"),
+        due=need_money(t, "due", "totals"),
+    )
+    tenders = tuple(
+        _tender(d, f"tenders[{i}]")
+        for i, d in enumerate(objects(need_list(data, "tenders", max_len=100), "tenders"))
+    )
+    if not lines:
+        raise Inconsistent("a refund needs at least one line")
+    if len({line.line_no for line in lines}) != len(lines):
+        raise Inconsistent("a line number appears twice")
+    _check("totals.gross", totals.gross, sum(line.amount for line in lines))
+    _check(
+        "totals.discount",
+        totals.discount,
+        sum(d.amount for line in lines for d in line.discounts),
+    )
+    _check("totals.tax", totals.tax, sum(line.tax for line in lines))
+    _check("totals.due", totals.due, sum(tender.amount for tender in tenders))
+    before_rounding = totals.due - totals.rounding
+    if before_rounding == totals.gross + totals.discount:
+        tax_mode = "inclusive"
+    elif before_rounding == totals.gross + totals.discount + totals.tax:
+        tax_mode = "exclusive"
+    else:
+        raise Inconsistent(
+            f"totals.due {totals.due} - rounding {totals.rounding} is neither gross + discount "
+            f"({totals.gross + totals.discount}) nor that + tax"
+        )
+    return lines, totals, tenders, tax_mode
+
+
+def parse_sale_refunded(envelope: Envelope, data: Mapping[str, Any]) -> SaleRefunded:
+    currency = _currency(data)
+    refund_no = need_str(data, "refund_no", max_len=100)
+    original = need_obj(data, "original")
+    original_receipt = need_str(original, "receipt_no", "original", 100)
+    original_seq = need_int(original, "seq", "original", 1, _MAX_SEQ)
+    lines, totals, tenders, tax_mode = _amounts(data)
+    if refund_no != receipt_number(envelope.kiosk_id, envelope.seq):
+        raise Inconsistent(f"refund_no {refund_no!r} is not kiosk id-seq")
+    if need_str(original, "kiosk_id", "original", 63) == envelope.kiosk_id and (
+        original_seq >= envelope.seq
+    ):
+        raise Inconsistent(f"original.seq {original_seq} is not before the refund's own seq")
+    if any(t.type not in ("card", "cash") for t in tenders):
+        raise Inconsistent("a refund goes back as card or cash only")
+    return SaleRefunded(
+        refund_no, original_receipt, original_seq, currency, lines, totals, tenders, tax_mode
+    )
 
 
 def parse_sale_completed(envelope: Envelope, data: Mapping[str, Any]) -> SaleCompleted:
@@ -195,4 +261,5 @@ class SchemaSpec:
 SCHEMAS: Final[Mapping[str, SchemaSpec]] = {
     SALE_COMPLETED_SCHEMA: SchemaSpec(SALE_COMPLETED, parse_sale_completed),
     SHIFT_CLOSED_SCHEMA: SchemaSpec(SHIFT_CLOSED, parse_shift_closed),
+    SALE_REFUNDED_SCHEMA: SchemaSpec(SALE_REFUNDED, parse_sale_refunded),
 }

@@ -147,7 +147,23 @@ class ShiftClosed:
     tenders: tuple[ShiftTender, ...]
 
 
-Body = SaleCompleted | ShiftClosed
+@dataclass(frozen=True, slots=True)
+class SaleRefunded:
+    """``pos.sale.refunded/1`` (kiosk/protocol/refund_event.py): units of a sale given back.
+    Amounts carry the sign they had in the sale (gross and tax positive, discounts negative)
+    and are this refund's share; ``tenders`` are what went back (``card`` or ``cash``)."""
+
+    refund_no: str
+    original_receipt_no: str
+    original_seq: int
+    currency: str
+    lines: tuple[SaleLine, ...]
+    totals: SaleTotals
+    tenders: tuple[TenderPaid, ...]
+    tax_mode: str  # inclusive | exclusive
+
+
+Body = SaleCompleted | ShiftClosed | SaleRefunded
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,6 @@
-"""The finance consumer: a ``sales`` row and ledger lines per sale, closed shifts reconciled,
-hash-chain continuity per kiosk (the applier records breaks because ``checks_chain`` is set).
+"""The finance consumer: a ``sales`` row and ledger lines per sale, reversing ledger lines per
+refund (``central.ledger.refund_ledger``; no ``sales`` row), closed shifts reconciled, hash-chain
+continuity per kiosk (the applier records breaks because ``checks_chain`` is set).
 
 ``FinanceHandler.apply`` and ``after_advance`` run in the consumer thread inside the batch
 transaction. ``daily_summaries`` is read by ``kiosk-central report`` (CLI main thread).
@@ -14,8 +15,8 @@ from sqlalchemy import Connection, func, select
 
 from central.chain import Progress
 from central.config import FinanceConfig
-from central.events import Event, ShiftClosed
-from central.ledger import sale_ledger
+from central.events import Event, SaleRefunded, ShiftClosed
+from central.ledger import refund_ledger, sale_ledger
 from central.reconcile import insert_pending, reconcile_ready
 from central.storage import bulk_insert
 from central.storage.schema import ledger_lines, sales
@@ -38,6 +39,24 @@ class FinanceHandler:
             env, body = event.envelope, event.body
             if isinstance(body, ShiftClosed):
                 insert_pending(conn, env, body)
+                continue
+            if isinstance(body, SaleRefunded):
+                ledger_rows.extend(
+                    {
+                        "event_id": env.event_id,
+                        "kiosk_id": env.kiosk_id,
+                        "store_id": env.store_id,
+                        "seq": env.seq,
+                        "business_day": env.business_day,
+                        "currency": body.currency,
+                        "account": x.account,
+                        "code": x.code,
+                        "side": x.side,
+                        "amount": x.amount,
+                        "count": x.count,
+                    }
+                    for x in refund_ledger(body)
+                )
                 continue
             t = body.totals
             sale_rows.append(

@@ -2,8 +2,9 @@
 
 ``InventoryHandler.apply`` runs in the consumer thread inside the batch transaction: each line
 of a ``pos.sale.completed/1`` takes its quantity off the store's stock (weighed items by
-weight: ``"0.512"`` kg is 512 thousandths). ``pos.shift.closed/1`` has no stock effect; it is
-recorded as processed so the kiosk's seq stays contiguous. ``record_back_office`` is what
+weight: ``"0.512"`` kg is 512 thousandths); each line of a ``pos.sale.refunded/1`` puts its
+refunded quantity back (a ``refund`` movement). ``pos.shift.closed/1`` has no stock effect; it
+is recorded as processed so the kiosk's seq stays contiguous. ``record_back_office`` is what
 ``kiosk-central stock receive|adjust|count`` call (CLI main thread), in its own transaction.
 Low-stock alerts go through the alerts outbox (``central.alerts``).
 """
@@ -19,7 +20,7 @@ from sqlalchemy import Connection, Engine, select
 from central.alerts import queue_low_stock
 from central.chain import Progress
 from central.config import InventoryConfig
-from central.events import Event, SaleCompleted
+from central.events import Event, SaleCompleted, SaleRefunded
 from central.stock import LowStock, Movement, apply_movements, to_milli
 from central.storage.schema import stock_items, stock_movements
 
@@ -43,16 +44,17 @@ class InventoryHandler:
         movements = []
         for event in events:
             env, body = event.envelope, event.body
-            if not isinstance(body, SaleCompleted):
+            if not isinstance(body, SaleCompleted | SaleRefunded):
                 continue
+            refund = isinstance(body, SaleRefunded)
             for line in body.lines:
                 movements.append(
                     Movement(
                         movement_id=f"{env.event_id}:{line.line_no}",
                         store_id=env.store_id,
                         sku=line.sku,
-                        kind="sale",
-                        qty_milli=-to_milli(line.qty),
+                        kind="refund" if refund else "sale",
+                        qty_milli=to_milli(line.qty) if refund else -to_milli(line.qty),
                         unit=line.unit,
                         business_day=env.business_day,
                         event_id=env.event_id,

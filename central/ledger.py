@@ -16,6 +16,11 @@ change      tender type   memo    change given back
 ==========  ============  ======  ===============================================================
 
 So Σ tender = revenue + tax + rounding = ``totals.due``; the tests check it for every sale.
+
+A refund (``refund_ledger``) is the same lines negated, with the money that went back on the
+``refund`` account (per tender type, debit, negative) instead of ``tender``: revenue, tax,
+rounding, gross and discounts are reversed where they were booked, and ``tender``/``change``
+(what shift reconciliation compares) stay the sales' own.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
-from central.events import SaleCompleted
+from central.events import SaleCompleted, SaleRefunded
 
 DEBIT: Final = "debit"
 CREDIT: Final = "credit"
@@ -80,6 +85,26 @@ def sale_ledger(sale: SaleCompleted) -> list[LedgerLine]:
         LedgerLine("discount", kind, MEMO, amount) for kind, amount in sorted(discount.items())
     )
     return [line for line in out if line.amount or line.account in ("tender", "revenue")]
+
+
+def refund_ledger(refund: SaleRefunded) -> list[LedgerLine]:
+    """The ledger lines of ``refund``: a sale's lines for its figures, negated, with the
+    tenders on the ``refund`` account (balanced: Σ refund = revenue + tax + rounding < 0)."""
+    as_sale = SaleCompleted(
+        refund.refund_no,
+        refund.currency,
+        refund.lines,
+        refund.totals,
+        refund.tenders,
+        refund.tax_mode,
+    )
+    out = []
+    for line in sale_ledger(as_sale):
+        if line.account in ("tendered", "change"):
+            continue
+        account = "refund" if line.account == "tender" else line.account
+        out.append(LedgerLine(account, line.code, line.side, -line.amount, line.count))
+    return out
 
 
 def imbalance(lines: Iterable[LedgerLine]) -> int:

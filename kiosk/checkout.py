@@ -9,7 +9,8 @@ This module is the lane's frame: dispatch, persistence after every command, inte
 (open and close), starting a sale, the status light and the view. The commands themselves live
 beside it and work on the same ``Lane.state``:
 
-    kiosk.lane_items       scan, add, search, set_qty, remove_line, member
+    kiosk.lane_items       scan, add, search, set_qty, remove_line
+    kiosk.lane_members     member, member_phone, redeem (points and stored value)
     kiosk.lane_attendant   clear, void_line, price_override, discount_line, cancel_sale,
                            out_of_service, open_drawer
     kiosk.lane_staff       staff_login, staff_logout (badge scans too)
@@ -18,6 +19,9 @@ beside it and work on the same ``Lane.state``:
     kiosk.lane_printing    print jobs: running, failing, retry_print, reprint, recovery
     kiosk.lane_devices     device events (drawer, printer, scanner) and device health
     kiosk.lane_recovery    restoring after a start or crash, storage faults
+    kiosk.lane_returns     return_start, return_line, return_confirm, return_cancel
+                           (receipt scans too; paying out: kiosk.lane_refunding)
+    kiosk.lane_shift       shift_open, cash_pickup, x_report, shift_close
 
 Device adapters report through ``Lane.device_event`` (posted to the lane thread by the lane
 runner, run with ``run_internal``); ``Lane.tick`` runs the device pollers and the lane's own
@@ -47,9 +51,12 @@ from kiosk.lane_attendant import AttendantDesk
 from kiosk.lane_completion import Completion
 from kiosk.lane_devices import Devices
 from kiosk.lane_items import Items
+from kiosk.lane_members import MemberDesk
 from kiosk.lane_printing import Printing
 from kiosk.lane_protocol import Command, not_found, parse_command, wrong_state
 from kiosk.lane_recovery import Recovery
+from kiosk.lane_returns import Returns
+from kiosk.lane_shift import Shifts
 from kiosk.lane_staff import StaffSession
 from kiosk.lane_state import LaneState
 from kiosk.lane_view import build_view
@@ -60,6 +67,7 @@ from kiosk.ports import (
     IdSource,
     LaneStore,
     Light,
+    MemberLedger,
     Members,
     PaymentTerminal,
     ReceiptPrinter,
@@ -101,6 +109,9 @@ class LaneDeps:
     # for the view and telemetry. Read at start-up, after device events and every few seconds
     # on the tick (kiosk.lane_devices), never per command.
     device_health: Callable[[], list[dict[str, Any]]] | None = None
+    # The members' points and stored value; None: this kiosk keeps no member accounts (no
+    # earning, no redeeming), as when [loyalty] enabled = false.
+    ledger: MemberLedger | None = None
 
 
 class Lane:
@@ -113,6 +124,7 @@ class Lane:
         self.attendant: StaffMember | None = None
         self.events: list[Event] = []
         self.items = Items(self)
+        self.members = MemberDesk(self)
         self.desk = AttendantDesk(self)
         self.staff_session = StaffSession(self)
         self.tendering = Tendering(self)
@@ -120,6 +132,8 @@ class Lane:
         self.printing = Printing(self)
         self.devices = Devices(self)
         self.recovery = Recovery(self)
+        self.returns = Returns(self)
+        self.shifts = Shifts(self)
         self._dirty = False
         self._saved: Mapping[str, Any] = self.state.to_snapshot()
         self._audits: list[tuple[str, dict[str, Any]]] = []
@@ -136,7 +150,9 @@ class Lane:
             "search": items.cmd_search,
             "set_qty": items.cmd_set_qty,
             "remove_line": items.cmd_remove_line,
-            "member": lambda c: items.identify_member(c.text("code")),
+            "member": self.members.cmd_member,
+            "member_phone": self.members.cmd_member_phone,
+            "redeem": self.members.cmd_redeem,
             "staff_login": staff.cmd_staff_login,
             "staff_logout": staff.cmd_staff_logout,
             "clear": desk.cmd_clear,
@@ -151,6 +167,14 @@ class Lane:
             "cash": tendering.cmd_cash,
             "retry_print": printing.cmd_retry_print,
             "reprint": printing.cmd_reprint,
+            "return_start": self.returns.cmd_return_start,
+            "return_line": self.returns.cmd_return_line,
+            "return_confirm": self.returns.cmd_return_confirm,
+            "return_cancel": self.returns.cmd_return_cancel,
+            "shift_open": self.shifts.cmd_shift_open,
+            "cash_pickup": self.shifts.cmd_cash_pickup,
+            "x_report": self.shifts.cmd_x_report,
+            "shift_close": self.shifts.cmd_shift_close,
         }
 
     # ------------------------------------------------------------------ entry points

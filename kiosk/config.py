@@ -33,6 +33,7 @@ __all__ = [
     "DevicesConfig",
     "KioskConfig",
     "LaneConfig",
+    "LoyaltyConfig",
     "MembersConfig",
     "PathsConfig",
     "PaymentsConfig",
@@ -212,6 +213,26 @@ class MembersConfig:
 
 
 @dataclass(frozen=True)
+class LoyaltyConfig:
+    """Member points and stored value (``kiosk.loyalty``; docs/loyalty.md). Amounts are minor
+    units. ``levels`` maps a member level to its earning multiplier (unlisted levels: 1)."""
+
+    enabled: bool = True
+    earn_points: int = 1  # points earned ...
+    earn_per: int = 100  # ... per this many minor units spent
+    earn_rounding: str = "down"  # down or half_up, once per sale
+    exclude_tax: bool = True  # earn on the amount without tax
+    exclude_stored_value: bool = True  # what stored value paid earns nothing
+    redeem_points: int = 100  # this many points ...
+    redeem_value: int = 100  # ... pay this many minor units
+    max_points_per_sale: int = 10_000
+    max_points_per_day: int = 20_000
+    max_stored_value_per_sale: int = 50_000  # minor units
+    max_stored_value_per_day: int = 100_000  # minor units
+    levels: Mapping[str, Decimal] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class PathsConfig:
     data_dir: str = "var/kiosk"
     db: str = "var/kiosk/kiosk.db"
@@ -241,6 +262,7 @@ class Config:
     devices: DevicesConfig = field(default_factory=DevicesConfig)
     broker: BrokerConfig = field(default_factory=BrokerConfig)
     members: MembersConfig = field(default_factory=MembersConfig)
+    loyalty: LoyaltyConfig = field(default_factory=LoyaltyConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     receipt: ReceiptConfig = field(default_factory=ReceiptConfig)
     # The raw [sync] table: `kiosk sync` validates it into kiosk.sync.settings.SyncSettings

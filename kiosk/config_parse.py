@@ -28,6 +28,7 @@ from kiosk.config import (
     DeviceValue,
     KioskConfig,
     LaneConfig,
+    LoyaltyConfig,
     MembersConfig,
     PathsConfig,
     PaymentsConfig,
@@ -417,6 +418,49 @@ def _members(s: _Section, env: Mapping[str, str], read_file: SecretReader | None
     return MembersConfig(phone_key=key)
 
 
+def _multiplier(section: _Section, level: str, value: Any) -> Decimal:
+    key = section.key(level)
+    if isinstance(value, float):
+        raise ConfigError(key, 'write the multiplier as a string ("1.5"), never a float')
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ConfigError(key, f'must be a multiplier string like "1.5", got {value!r}')
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise ConfigError(key, f"{value!r} is not a number") from None
+    if not number.is_finite() or not Decimal(0) <= number <= Decimal(100):
+        raise ConfigError(key, f"{value!r} must be from 0 to 100")
+    return number
+
+
+def _loyalty(s: _Section) -> LoyaltyConfig:
+    d = LoyaltyConfig()
+    big = 10**12
+    levels = s.sub("levels")
+    levels.used.update(levels.data)
+    cfg = LoyaltyConfig(
+        enabled=s.get("enabled", bool, d.enabled),
+        earn_points=s.int_range("earn_points", 0, 1_000_000, d.earn_points),
+        earn_per=s.int_range("earn_per", 1, big, d.earn_per),
+        earn_rounding=s.choice("earn_rounding", ("down", "half_up"), d.earn_rounding),
+        exclude_tax=s.get("exclude_tax", bool, d.exclude_tax),
+        exclude_stored_value=s.get("exclude_stored_value", bool, d.exclude_stored_value),
+        redeem_points=s.int_range("redeem_points", 1, 1_000_000, d.redeem_points),
+        redeem_value=s.int_range("redeem_value", 1, 1_000_000, d.redeem_value),
+        max_points_per_sale=s.int_range("max_points_per_sale", 0, big, d.max_points_per_sale),
+        max_points_per_day=s.int_range("max_points_per_day", 0, big, d.max_points_per_day),
+        max_stored_value_per_sale=s.int_range(
+            "max_stored_value_per_sale", 0, big, d.max_stored_value_per_sale
+        ),
+        max_stored_value_per_day=s.int_range(
+            "max_stored_value_per_day", 0, big, d.max_stored_value_per_day
+        ),
+        levels={name: _multiplier(levels, name, value) for name, value in levels.data.items()},
+    )
+    s.finish()
+    return cfg
+
+
 def _paths(s: _Section) -> PathsConfig:
     data_dir = s.get("data_dir", str, PathsConfig.data_dir)
     cfg = PathsConfig(
@@ -475,6 +519,7 @@ def parse_config(
         devices=_devices(root.sub("devices")),
         broker=_broker(root.sub("broker"), env, read_file),
         members=_members(root.sub("members"), env, read_file),
+        loyalty=_loyalty(root.sub("loyalty")),
         paths=_paths(root.sub("paths")),
         receipt=_receipt(root.sub("receipt"), kiosk.languages),
         sync=_raw_table(root.sub("sync")),

@@ -60,6 +60,7 @@ class Completion:
             member_id=state.member.member_id if state.member else None,
             attendant_actions=tuple(state.actions),
             basket_adjustments=tuple(state.basket.adjustments),
+            loyalty=lane.members.sale_activity(totals),
         )
         local_time = local_display(now, deps.tz)
         built: list[Receipt] = []

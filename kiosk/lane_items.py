@@ -1,7 +1,7 @@
 """The lane's items: scanning, lookup without a barcode, quantities, removing lines. Pure core.
 
 Called on the lane thread by ``kiosk.checkout.Lane`` (which owns the state and dispatches the
-commands ``scan``, ``add``, ``search``, ``set_qty``, ``remove_line`` and ``member``). A scan is
+commands ``scan``, ``add``, ``search``, ``set_qty`` and ``remove_line``). A scan is
 classified by ``kiosk.barcodes``; product scans become basket lines here, other scans (staff
 badges, wallet and member codes) are handed to the part of the lane that owns them. Item checks
 that need an attendant (unknown item, not for sale, expired item, quantity limit, age check)
@@ -62,11 +62,14 @@ class Items:
             )
             return
         if isinstance(result, barcodes.ReceiptScan):
-            lane.emit(
-                "scan_rejected",
-                reason="receipt_scanned",
-                message="Returns and reprints are handled by an attendant.",
-            )
+            if lane.attendant is None:
+                lane.emit(
+                    "scan_rejected",
+                    reason="receipt_scanned",
+                    message="Returns are made by an attendant: please ask one.",
+                )
+                return
+            lane.returns.start(result.receipt_no)  # an attendant scanned it: a return
             return
         lane.check_can_sell()
         if isinstance(result, barcodes.VariableMeasureScan):
@@ -375,24 +378,8 @@ class Items:
 
     # ------------------------------------------------------------------ members
     def identify_member(self, code: str) -> None:
-        lane = self.lane
-        member = lane.deps.members.by_code(code)
-        if member is None:
-            lane.emit(
-                "scan_rejected",
-                reason="unknown_member",
-                message="That member code is not known here.",
-            )
-            return
-        lane.require_selling()
-        lane.state.member = member
-        lane.touch()
-        lane.emit(
-            "member_identified",
-            member=member.member_id,
-            level=member.level,
-            phone=member.masked_phone,
-        )
+        """A scanned member card: ``kiosk.lane_members`` identifies the member."""
+        self.lane.members.identify_by_code(code)
 
 
 def weight_from_price(product: Product, price: int) -> Decimal:

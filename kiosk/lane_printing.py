@@ -48,8 +48,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# The job kinds the lane prints; test pages and reports belong to other programs.
-LANE_KINDS: Final[tuple[str, ...]] = ("receipt", "reprint")
+# The job kinds the lane prints (refund slips are receipts; X/Z shift reports are "report"
+# jobs, kiosk.lane_shift); test pages belong to other programs.
+LANE_KINDS: Final[tuple[str, ...]] = ("receipt", "reprint", "report")
 
 PAPER_LOW_MESSAGE: Final = "the receipt paper is near its end: load a new roll"
 UNCERTAIN_MESSAGE: Final = (

@@ -38,6 +38,8 @@ COMMANDS: Final[dict[str, dict[str, ArgSpec]]] = {
     "remove_line": {"line": ("int", True)},
     "help": {},
     "member": {"code": ("str", True)},
+    "member_phone": {"phone": ("str", True)},
+    "redeem": {"type": ("str", True), "amount": ("int", False)},
     "pay": {"method": ("str", True), "amount": ("int", False), "code": ("str", False)},
     "cancel_payment": {},
     "staff_login": {"badge": ("str", False), "staff_id": ("str", False), "pin": ("str", False)},
@@ -65,6 +67,14 @@ COMMANDS: Final[dict[str, dict[str, ArgSpec]]] = {
     "new_sale": {},
     "retry_print": {"job": ("str", False)},
     "reprint": {"receipt_no": ("str", False)},
+    "return_start": {"receipt_no": ("str", True)},
+    "return_line": {"line": ("int", True), "qty": ("decimal", False)},
+    "return_confirm": {"method": ("str", False)},
+    "return_cancel": {},
+    "shift_open": {"float": ("int", False), "per": ("str", False)},
+    "cash_pickup": {"amount": ("int", True), "reason": ("str", False)},
+    "x_report": {},
+    "shift_close": {"counted": ("int", True)},
 }
 
 # Error codes a command can fail with (the ``code`` of kiosk.errors.LaneError subclasses).
@@ -77,7 +87,13 @@ ERROR_CODES: Final[dict[str, str]] = {
     "storage": "kiosk.db cannot record anything now (disk full, read-only, corrupt)",
     "auth_failed": "staff login refused (unknown badge, wrong PIN, locked out)",
     "device": "a device failed (drawer, printer)",
+    "limit": "a member's balance or a spending cap does not allow this",
 }
+
+# Arguments whose value is never repeated in an error message (nor anywhere else).
+SECRET_ARGS: Final[frozenset[tuple[str, str]]] = frozenset(
+    {("member_phone", "phone"), ("staff_login", "pin")}
+)
 
 
 def wrong_state(message: str) -> LaneError:
@@ -113,7 +129,9 @@ def _convert(command: str, key: str, kind: str, value: Any) -> Any:
     where = f"{command}.{key}"
     if kind == "str":
         if not isinstance(value, str):
-            raise InvalidCommand(f"{where} must be a string, got {value!r}")
+            secret = (command, key) in SECRET_ARGS
+            shown = f"a value of type {type(value).__name__}" if secret else repr(value)
+            raise InvalidCommand(f"{where} must be a string, got {shown}")
         if len(value) > 512:
             raise InvalidCommand(f"{where} is longer than 512 characters")
         return value

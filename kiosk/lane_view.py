@@ -87,6 +87,7 @@ def build_view(lane: Lane) -> dict[str, Any]:
             if state.member
             else None
         ),
+        "loyalty": lane.members.view(totals),
         "attendant": (
             {"staff": attendant.staff_id, "name": attendant.name, "role": attendant.role}
             if attendant
@@ -94,6 +95,7 @@ def build_view(lane: Lane) -> dict[str, Any]:
         ),
         "out_of_service": state.out_of_service_reason if state.mode == "out_of_service" else None,
         "last_receipt": dict(state.last_receipt) if state.last_receipt else None,
+        "return": lane.returns.view(),
         "devices": [dict(entry) for entry in lane.devices.health],
         "fake_hardware": lane.devices.fake_hardware,
     }

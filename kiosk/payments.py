@@ -12,7 +12,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-Method = Literal["card", "wallet", "cash"]
+# "points" and "stored_value" are a member's own accounts (kiosk.lane_members): recorded like
+# cash, approved at once with an intent, no terminal.
+Method = Literal["card", "wallet", "cash", "points", "stored_value"]
 IntentStatus = Literal["pending", "approved", "declined", "unknown", "cancelled"]
 Outcome = Literal["approved", "declined", "timeout", "disconnected"]
 
@@ -55,7 +57,9 @@ class PaymentResult:
 @dataclass(frozen=True, slots=True)
 class Tender:
     """A payment applied to a sale. For cash, ``tendered`` is what was handed over and
-    ``change`` what was given back; ``amount`` is what the sale took."""
+    ``change`` what was given back; ``amount`` is what the sale took. For a ``points`` tender,
+    ``points`` is how many points paid ``amount`` (not published: the sale event's ``member``
+    carries ``points_redeemed``)."""
 
     type: Method
     amount: int
@@ -65,6 +69,7 @@ class Tender:
     ref: str | None = None
     auth: str | None = None
     last4: str | None = None
+    points: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,9 +1,9 @@
 """Ports: every outside thing the core talks to, as ``typing.Protocol`` classes. Pure core.
 
-Adapters implement these: ``kiosk.store`` (LaneStore, Catalog, StaffDirectory), ``kiosk.hw``
-(Drawer, Light, ReceiptPrinter, PaymentTerminal, WalletGateway simulators and, later, the real
-devices). The lane (``kiosk.checkout``) only ever sees these protocols. All methods are called
-from the lane's own thread, never from the UI thread.
+Adapters implement these: ``kiosk.store`` (LaneStore, Catalog, StaffDirectory, Members,
+MemberLedger), ``kiosk.hw`` (Drawer, Light, ReceiptPrinter, PaymentTerminal, WalletGateway
+simulators and, later, the real devices). The lane (``kiosk.checkout``) only ever sees these
+protocols. All methods are called from the lane's own thread, never from the UI thread.
 """
 
 from __future__ import annotations
@@ -13,11 +13,15 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from kiosk.catalog import Product, SearchPage
+from kiosk.loyalty import Balances
 from kiosk.members import Member
 from kiosk.payments import IntentStatus, PaymentIntent, PaymentResult
 from kiosk.printing import JobKind, JobState, PrintJob
 from kiosk.receipt import Receipt
+from kiosk.refunds import CompletedRefund, RefundAttempt, RefundRecord, SaleLookup
+from kiosk.returns import Refunded
 from kiosk.sale import CompletedSale, SaleRecord
+from kiosk.shift import ClosingRange, ShiftCloseRecord, ShiftRow
 from kiosk.staff import StaffMember
 
 
@@ -56,6 +60,24 @@ class Members(Protocol):
         """The member with this member code, or None."""
         ...
 
+    def by_phone(self, phone: str) -> Member | None:
+        """The member with this phone number (looked up by its keyed hash), or None. The
+        number is never stored or logged."""
+        ...
+
+
+class MemberLedger(Protocol):
+    """The members' points and stored value in kiosk.db: append-only ledger rows, a balance is
+    their sum (``kiosk.loyalty``). A sale's rows are written by ``LaneStore.complete_sale``."""
+
+    def balances(self, member_id: str) -> Balances:
+        """The member's points and stored value (minor units) on this kiosk's ledger."""
+        ...
+
+    def spent_on(self, member_id: str, business_day: str) -> Balances:
+        """Points and stored value the member redeemed on ``business_day`` (positive)."""
+        ...
+
 
 class StaffDirectory(Protocol):
     def by_badge(self, badge: str) -> StaffMember | None: ...
@@ -69,8 +91,104 @@ class StaffDirectory(Protocol):
     def reset_login_failures(self, staff_id: str) -> None: ...
 
 
+class RefundStore(Protocol):
+    """Returns in kiosk.db (``kiosk.store.refunds``, docs/returns-and-shifts.md). Every method
+    commits before it returns."""
+
+    def load_draft(self) -> Mapping[str, Any] | None:
+        """The return being built (survives a restart), or None."""
+        ...
+
+    def save_draft(self, draft: Mapping[str, Any] | None) -> None:
+        """Durably replace (None: drop) the return being built."""
+        ...
+
+    def original(self, receipt_no: str) -> SaleLookup | None:
+        """The recorded sale with this receipt number (its sealed event), or None."""
+        ...
+
+    def refunded(self, original_seq: int) -> Refunded:
+        """What earlier refunds gave back of the sale at ``original_seq``."""
+        ...
+
+    def refund_numbers(self, original_seq: int) -> list[str]: ...
+
+    def is_refund(self, number: str) -> bool:
+        """True when ``number`` is a recorded refund's number (a refund slip's)."""
+        ...
+
+    def record_attempt(
+        self, attempt: RefundAttempt, draft: Mapping[str, Any] | None = None
+    ) -> None:
+        """Record a card refund (``pending``) BEFORE the terminal is asked, with the draft."""
+        ...
+
+    def update_attempt(
+        self,
+        intent_id: str,
+        status: IntentStatus,
+        ref: str | None = None,
+        auth: str | None = None,
+        last4: str | None = None,
+        detail: str = "",
+    ) -> None: ...
+
+    def attempts(self, refund_id: str) -> list[RefundAttempt]: ...
+
+    def record_refund(
+        self,
+        refund: CompletedRefund,
+        slip: Callable[[RefundRecord], Mapping[str, Any]] | None = None,
+    ) -> RefundRecord:
+        """In ONE transaction: refuse units already refunded, take the next seq, write the
+        sealed refund event (journal + outbox), the refund rows, the slip's print job (job id =
+        refund number) and drop the draft. Idempotent on the refund id."""
+        ...
+
+
+class ShiftStore(Protocol):
+    """Shifts in kiosk.db (``kiosk.store.shifts``). Every method commits before it returns."""
+
+    def current(self) -> ShiftRow | None:
+        """The open shift, or None."""
+        ...
+
+    def open(self, per: str, staff_id: str, float_amount: int, at: str) -> ShiftRow: ...
+
+    def add_pickup(
+        self, shift_id: str, amount: int, staff_id: str, reason: str, at: str
+    ) -> None: ...
+
+    def open_range(self) -> ClosingRange:
+        """What a close would cover now (for an X report); writes nothing."""
+        ...
+
+    def close(
+        self,
+        shift_id: str,
+        staff_id: str,
+        counted: int,
+        at: str,
+        build: Callable[[ClosingRange], tuple[Mapping[str, Any], Mapping[str, Any]]],
+    ) -> ShiftCloseRecord:
+        """In ONE transaction: the range's events under the write lock, ``build`` -> (unsealed
+        ``shift.closed`` event, Z report document), the sealed event (journal + outbox), the
+        shift closed and the report's print job."""
+        ...
+
+
 class LaneStore(Protocol):
     """The lane's durable state in kiosk.db. Every method commits before it returns."""
+
+    @property
+    def refunds(self) -> RefundStore:
+        """Returns and refunds (on the same connection)."""
+        ...
+
+    @property
+    def shifts(self) -> ShiftStore:
+        """Shifts and cash pickups (on the same connection)."""
+        ...
 
     def check_writable(self) -> None:
         """Raise StorageFull or StorageReadOnly if a sale could not be recorded now."""
@@ -172,6 +290,14 @@ class LaneStore(Protocol):
 class PaymentTerminal(Protocol):
     def charge(self, intent: PaymentIntent, timeout_s: float) -> PaymentResult:
         """Ask the card terminal for ``intent.amount``; block until it answers or times out."""
+        ...
+
+    def refund(
+        self, intent: PaymentIntent, original_ref: str, amount: int, timeout_s: float
+    ) -> PaymentResult:
+        """Refund ``amount`` (= ``intent.amount``) to the card of the payment ``original_ref``;
+        block until the terminal answers or times out. Asking again with the same intent id
+        answers the first approval and refunds nothing more."""
         ...
 
 

@@ -5,6 +5,7 @@ plain-text rendering for 32, 42 and 48 column printers is ``kiosk.receipt_text.r
 re-exported here with the receipt labels so ``from kiosk.receipt import render_text`` works.
 
 A card shows only its last four digits (``****4242``); nothing else of a card number is kept.
+A member shows with the masked phone number (``138****0001``), never the number itself.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ __all__ = [
     "Receipt",
     "ReceiptAdjustment",
     "ReceiptLine",
+    "ReceiptMember",
     "ReceiptTax",
     "ReceiptTender",
     "ReceiptTotals",
@@ -91,6 +93,21 @@ class ReceiptTender:
 
 
 @dataclass(frozen=True, slots=True)
+class ReceiptMember:
+    """The member's lines: points earned and redeemed, stored value used and, when the kiosk
+    keeps member accounts, the balances after the sale. ``phone`` is masked."""
+
+    member_id: str
+    level: str
+    phone: str
+    points_earned: int
+    points_redeemed: int
+    stored_value_used: int
+    points_balance: int | None = None
+    stored_value_balance: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Receipt:
     """Everything printed on a receipt, as data. ``barcode`` is ``"R" + receipt_no``.
     ``reprint`` marks a copy printed again on an attendant's request ("REPRINT / 重印" on top)."""
@@ -115,6 +132,7 @@ class Receipt:
     barcode: str
     footer: tuple[str, ...]
     reprint: bool = False
+    member: ReceiptMember | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -143,6 +161,7 @@ class Receipt:
                 "taxes": tuple(ReceiptTax(**row) for row in data["taxes"]),
                 "totals": ReceiptTotals(**data["totals"]),
                 "tenders": tuple(ReceiptTender(**row) for row in data["tenders"]),
+                "member": ReceiptMember(**data["member"]) if data.get("member") else None,
             }
         )
 
@@ -246,4 +265,21 @@ def build_receipt(
         member_id=sale.member_id,
         barcode=f"R{record.receipt_no}",
         footer=tuple(receipt_cfg.footer),
+        member=_member(sale),
+    )
+
+
+def _member(sale: CompletedSale) -> ReceiptMember | None:
+    activity = sale.loyalty
+    if activity is None:
+        return None
+    return ReceiptMember(
+        member_id=activity.member_id,
+        level=activity.level,
+        phone=activity.masked_phone,
+        points_earned=activity.points_earned,
+        points_redeemed=activity.points_redeemed,
+        stored_value_used=activity.stored_value_used,
+        points_balance=activity.points_balance,
+        stored_value_balance=activity.stored_value_balance,
     )

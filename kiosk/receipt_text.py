@@ -50,6 +50,14 @@ LABELS: Mapping[str, Mapping[str, str]] = {
         "coupon": "Coupon",
         "basket_discount": "Basket discount",
         "discount_limit": "Discount limit",
+        "points": "Points",
+        "stored_value": "Stored value",
+        "level": "Level",
+        "points_earned": "Points earned",
+        "points_redeemed": "Points used",
+        "points_balance": "Points balance",
+        "stored_value_used": "Stored value used",
+        "stored_value_balance": "Stored value balance",
     },
     "zh_CN": {
         "receipt_no": "小票号",
@@ -75,6 +83,14 @@ LABELS: Mapping[str, Mapping[str, str]] = {
         "coupon": "优惠券",
         "basket_discount": "整单优惠",
         "discount_limit": "优惠上限",
+        "points": "积分抵扣",
+        "stored_value": "储值卡",
+        "level": "会员等级",
+        "points_earned": "本次积分",
+        "points_redeemed": "使用积分",
+        "points_balance": "积分余额",
+        "stored_value_used": "储值消费",
+        "stored_value_balance": "储值余额",
     },
 }
 
@@ -322,10 +338,29 @@ def _tax_table(out: _Layout, marks: Mapping[str, str]) -> None:
         out.row(left, text=f"{_pad_left(base, col)} {_pad_left(tax, col)}  ")
 
 
+def _member(out: _Layout) -> None:
+    """The member's lines: points on the right like amounts (two columns from the edge)."""
+    m = out.receipt.member
+    assert m is not None
+    out.row(out.t("member"), text=f"{m.member_id} {m.phone}".strip())
+    out.row(out.t("level"), text=m.level)
+    out.row(out.t("points_earned"), text=f"+{m.points_earned}  ")
+    if m.points_redeemed:
+        out.row(out.t("points_redeemed"), text=f"-{m.points_redeemed}  ")
+    if m.points_balance is not None:
+        out.row(out.t("points_balance"), text=f"{m.points_balance}  ")
+    if m.stored_value_used:
+        out.row(out.t("stored_value_used"), m.stored_value_used)
+    if m.stored_value_balance is not None and (m.stored_value_used or m.stored_value_balance):
+        out.row(out.t("stored_value_balance"), m.stored_value_balance)
+
+
 def _closing(out: _Layout) -> None:
     r = out.receipt
     out.section()
-    if r.member_id:
+    if r.member is not None:
+        _member(out)
+    elif r.member_id:
         out.row(out.t("member"), text=r.member_id)
     out.section()
     for text in r.footer:

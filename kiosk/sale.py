@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kiosk.basket import Adjustment, Line
+from kiosk.loyalty import MemberActivity
 from kiosk.payments import Tender
 from kiosk.pricing import Totals
 
@@ -44,6 +45,8 @@ class CompletedSale:
     member_id: str | None = None
     attendant_actions: tuple[AttendantAction, ...] = ()
     basket_adjustments: tuple[Adjustment, ...] = ()
+    # The member's points earned and redeemed and stored value used (None without a member).
+    loyalty: MemberActivity | None = None
 
     @property
     def paid(self) -> int:

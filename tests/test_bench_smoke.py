@@ -6,15 +6,17 @@ that each benchmark drives the real kiosk end to end and reports figures, floors
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bench.__main__ import main
-from bench.fixtures import Context, Sizes, gtin13
+from bench.fixtures import Context, SaleMaker, Sizes, fill_outbox, gtin13
 from bench.harness import percentile, ratio
 from bench.suite import BENCHMARKS, run_suite
 from kiosk.store.catalog_import import normalise_gtin
@@ -32,6 +34,12 @@ TINY = Sizes(
     import_rows=30,
     scanner_codes=10,
     payments=2,
+    drain_sales=30,
+    drain_rounds=1,
+    apply_events=40,
+    apply_postgres=False,
+    lane_drain_backlog=300,
+    lane_drain_scans=10,
 )
 RESULT_KEYS = {"name", "figures", "floor", "ratio", "ratios", "goal", "met", "params"}
 
@@ -183,3 +191,114 @@ def test_payment_devices_times_each_card_and_cash_sale_to_printer_and_relay(
     )
     assert first["p50_ms"] <= job["p50_ms"]  # the status query goes before the receipt's bytes
     assert item["params"]["card_sales"] == item["params"]["cash_sales"] == TINY.payments
+
+
+# -- issue 4 (sync and central) benchmarks --------------------------------------------------------
+def test_sync_drain_drains_every_sale_beside_raw_paho_publishing_the_same_payloads(
+    tmp_path: Path,
+) -> None:
+    (item,) = run_suite(Context(TINY, tmp_path), only=["sync_drain"])["results"]
+
+    figures, floor, params = item["figures"], item["floor"], item["params"]
+    for name in ("drain_to_sent", "drain_to_settled", "agent_consumer_received"):
+        assert figures[name]["rows"] == TINY.drain_sales, name
+    assert figures["drain_to_sent"]["seconds"] <= figures["drain_to_settled"]["seconds"]
+    assert floor["raw_paho_qos1"]["rows"] == TINY.drain_sales
+    assert params["raw_puback_codes"] == {"0x00": TINY.drain_sales}
+    assert figures["redeliveries"] >= 0
+    assert len(params["paired_ratios"]) == TINY.drain_rounds
+    sent_rate = figures["drain_to_sent"]["rows_per_s"]
+    assert item["met"] == (item["ratio"] >= 0.7 and sent_rate >= 1000)
+
+
+def test_consumer_apply_applies_every_event_per_group_and_through_the_broker(
+    tmp_path: Path,
+) -> None:
+    (item,) = run_suite(Context(TINY, tmp_path), only=["consumer_apply"])["results"]
+
+    figures = item["figures"]
+    for name in ("sqlite_inventory", "sqlite_finance", "sqlite_finance_through_broker"):
+        assert figures[name]["rows"] == TINY.apply_events, name
+    assert "postgresql_inventory" not in figures  # apply_postgres is off
+    assert item["floor"]["sqlite_executemany"]["rows"] == TINY.apply_events
+    slower = min(figures["sqlite_inventory"]["rows_per_s"], figures["sqlite_finance"]["rows_per_s"])
+    assert item["met"] == (slower >= 5000)
+
+
+def test_consumer_apply_measures_postgresql_on_a_private_server(tmp_path: Path) -> None:
+    sizes = dataclasses.replace(TINY, apply_postgres=True)
+
+    (item,) = run_suite(Context(sizes, tmp_path), only=["consumer_apply"])["results"]
+
+    for group in ("inventory", "finance"):
+        assert item["figures"][f"postgresql_{group}"]["rows"] == sizes.apply_events
+        assert item["ratios"][f"postgresql_{group}_vs_executemany"] > 0
+    assert item["floor"]["postgresql_executemany"]["rows"] == sizes.apply_events
+
+
+def test_lane_under_drain_times_as_many_idle_scans_as_scans_during_the_drain(
+    tmp_path: Path,
+) -> None:
+    (item,) = run_suite(Context(TINY, tmp_path), only=["lane_under_drain"])["results"]
+
+    drain, idle = item["figures"]["scan_during_drain"], item["floor"]["scan_idle"]
+    assert drain["n"] == idle["n"] >= TINY.lane_drain_scans
+    assert drain["n"] % TINY.block == 0
+    assert item["figures"]["sent_during_drain_blocks"] >= 0
+    assert item["met"] == (item["ratio"] <= 1.2)
+
+
+def test_sale_maker_builds_sales_whose_totals_and_tenders_add_up() -> None:
+    maker = SaleMaker("s0001-k01", "s0001", seed=1)
+
+    sales = [maker.make() for _ in range(40)]
+
+    assert len({s.event_id for s in sales} | {s.sale_id for s in sales}) == 80
+    for sale in sales:
+        assert sum(p.amount for p in sale.totals.lines) == sale.totals.due == sale.paid
+        assert sum(t.tax for t in sale.totals.taxes) == sale.totals.tax
+    assert {t.type for s in sales for t in s.tenders} == {"card", "cash"}
+
+
+def test_fill_outbox_records_pending_sales_and_keeps_the_lane_snapshot(tmp_path: Path) -> None:
+    db_path = tmp_path / "kiosk.db"
+    fill_outbox(db_path, "s0001-k01", "s0001", 5)
+    conn = sqlite3.connect(db_path)
+    conn.execute('UPDATE lane SET snapshot = \'{"mode": "idle"}\' WHERE id = 1')
+    conn.commit()
+    conn.close()
+
+    fill_outbox(db_path, "s0001-k01", "s0001", 7, seed=2)
+
+    conn = sqlite3.connect(db_path)
+    try:
+        states = conn.execute("SELECT state, count(*) FROM outbox GROUP BY state").fetchall()
+        seqs = [r[0] for r in conn.execute("SELECT seq FROM journal ORDER BY seq")]
+        snapshot = conn.execute("SELECT snapshot FROM lane WHERE id = 1").fetchone()[0]
+    finally:
+        conn.close()
+    assert states == [("pending", 12)]
+    assert seqs == list(range(1, 13))
+    assert json.loads(snapshot) == {"mode": "idle"}
+
+
+def test_quick_sizes_leave_postgresql_out_and_full_sizes_measure_it() -> None:
+    assert Sizes.quick().apply_postgres is False
+    assert Sizes.full().apply_postgres is True
+    assert Sizes.full().drain_sales == Sizes.full().lane_drain_backlog == 10_000
+
+
+# -- issue 5 (promotions) benchmark ---------------------------------------------------------------
+def test_promotions_prices_the_same_basket_with_and_without_the_rules(tmp_path: Path) -> None:
+    (item,) = run_suite(Context(TINY, tmp_path), only=["promotions"])["results"]
+
+    figures, floor, params = item["figures"], item["floor"], item["params"]
+    assert figures["with_rules"]["n"] == figures["engine_only"]["n"] == floor["no_rules"]["n"]
+    assert figures["with_rules"]["n"] == params["samples"] == TINY.scans
+    assert (params["rules"], params["lines"]) == (5000, 200)
+    assert params["promotions_applied"] > 0 and params["saving_minor"] > 0
+    expected = round(figures["with_rules"]["p99_ms"] / floor["no_rules"]["p99_ms"], 2)
+    assert item["ratio"] == pytest.approx(expected, abs=0.05)
+    cpu_ratio = item["ratios"]["cpu_with_rules_vs_no_rules_p99"]
+    fast = figures["with_rules"]["p99_ms"] < 16.0
+    assert item["met"] == (item["ratio"] <= 5.0 and cpu_ratio <= 5.0 and fast)

@@ -91,7 +91,13 @@ dead_letters = Table(
     Column("first_seen", Text, nullable=False),
     Column("last_seen", Text, nullable=False),
     Column("times_seen", BigInteger, nullable=False),
-    UniqueConstraint("consumer_group", "payload_sha256", name="uq_dead_letter_payload"),
+    UniqueConstraint(
+        "consumer_group",
+        "payload_sha256",
+        "topic",
+        "reason_code",
+        name="uq_dead_letter_payload",
+    ),
 )
 
 discrepancies = Table(

@@ -39,6 +39,7 @@ from kiosk.store import (
     SqliteStaffDirectory,
     open_catalog_reader,
 )
+from kiosk.store.loyalty import SqliteMemberLedger
 
 
 @dataclass
@@ -120,6 +121,7 @@ def build_headless(
         boot=boot,
         pollers=devices.pollers,
         device_health=devices.health,
+        ledger=SqliteMemberLedger(db),
     )
     drivers = sim_drivers(devices.fakes, terminal, wallet)
     return HeadlessKiosk(

@@ -35,7 +35,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast, get_args
 
@@ -280,6 +280,8 @@ class SimCardTerminal(_ScriptedPayments):
         if len(test_card_last4) != 4 or not test_card_last4.isdigit():
             raise ValueError(f"test_card_last4 must be four digits, got {test_card_last4!r}")
         super().__init__(clock, name, sleep, rng, card_last4=test_card_last4)
+        self.refunds: list[ChargeRecord] = []  # refund requests, as ``charges`` for charges
+        self._refund_of: dict[str, str] = {}  # refund intent id -> original payment ref
 
     def charge(self, intent: PaymentIntent, timeout_s: float) -> PaymentResult:
         self._check(intent, timeout_s)
@@ -287,6 +289,67 @@ class SimCardTerminal(_ScriptedPayments):
         if earlier is not None:
             return earlier
         return self._run(intent, timeout_s, "")
+
+    def refund(
+        self, intent: PaymentIntent, original_ref: str, amount: int, timeout_s: float
+    ) -> PaymentResult:
+        """Refund ``amount`` to the card of the payment ``original_ref``, answered by the same
+        script as charges (``queue_outcome``: approved, declined, timeout, disconnected, with a
+        delay). A refund is all or nothing: a scripted partial ``amount`` is ignored. Asking
+        again with an intent id that was approved refunds nothing more and answers the first
+        approval. A refund of a payment this simulator approved is declined when it would
+        give back more than that payment took; a reference it does not know (a payment from
+        before it started) is refunded as asked. Recorded in ``refunds``."""
+        self._check(intent, timeout_s)
+        if amount != intent.amount:
+            raise ValueError(
+                f"refund amount {amount} differs from intent {intent.intent_id}'s {intent.amount}"
+            )
+        if not original_ref.strip():
+            raise ValueError("a card refund needs the reference of the original payment")
+        with self._lock:
+            known = self._refund_of.setdefault(intent.intent_id, original_ref)
+        if known != original_ref:
+            raise ValueError(f"refund intent {intent.intent_id} was for payment {known}")
+        earlier = self._repeat(intent, "")
+        if earlier is not None:
+            return earlier
+        with self._lock:
+            charged = [
+                approval.amount
+                for intent_id, approval in self._approvals.items()
+                if approval.ref == original_ref and intent_id not in self._refund_of
+            ]
+            refunded = sum(
+                approval.amount
+                for intent_id, approval in self._approvals.items()
+                if self._refund_of.get(intent_id) == original_ref
+            )
+        if charged and refunded + amount > sum(charged):
+            message = f"refund exceeds what payment {original_ref} took"
+            return self._finish(intent, PaymentResult("declined", message=message), "")
+        result = self._run(intent, timeout_s, "")
+        with self._lock:
+            approval = self._approvals.get(intent.intent_id)
+            if approval is not None and approval.amount != amount:
+                self._approvals[intent.intent_id] = replace(approval, amount=amount)
+        if result.outcome == "approved" and result.amount != amount:
+            result = replace(result, amount=amount)
+        return result
+
+    def _record(
+        self,
+        intent: PaymentIntent,
+        outcome: Outcome,
+        approved: int,
+        code: str,
+        repeat: bool = False,
+    ) -> None:
+        is_refund = intent.intent_id in self._refund_of
+        record = ChargeRecord(
+            self._clock.now(), intent.intent_id, intent.amount, outcome, approved, repeat, code
+        )
+        (self.refunds if is_refund else self.charges).append(record)
 
 
 class SimWalletGateway(_ScriptedPayments):

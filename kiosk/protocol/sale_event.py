@@ -14,7 +14,10 @@ discount at the line's amount), one more entry ``{"kind": "allocation", "reason"
 ``amount + Σ discounts`` is always what the line cost.
 
 ``totals``: ``gross``, ``discount``, ``tax``, ``rounding`` (cash rounding, its own visible line)
-and ``due`` = totals.due + rounding. ``member`` is present only with a member.
+and ``due`` = totals.due + rounding. ``member`` is present only with a member: ``id``,
+``points_earned``, ``points_redeemed`` and ``stored_value_used`` (minor units), so central can
+reconcile the member's accounts across kiosks (docs/loyalty.md); the points and stored value
+tenders are in ``tenders`` with types ``points`` and ``stored_value``.
 """
 
 from __future__ import annotations
@@ -143,8 +146,31 @@ def sale_completed_event(sale: CompletedSale, seq: int, prev_hash: str) -> dict[
         "prev_hash": prev_hash,
     }
     if sale.member_id:
-        event["member"] = {"id": sale.member_id}
+        event["member"] = _member(sale)
+    elif any(t.type in ("points", "stored_value") for t in sale.tenders):
+        raise ValueError(f"sale {sale.sale_id}: points or stored value paid without a member")
     return event
+
+
+def _member(sale: CompletedSale) -> dict[str, Any]:
+    """The ``member`` object; its redemptions must be exactly the sale's member tenders."""
+    activity = sale.loyalty
+    redeemed = sum(t.points for t in sale.tenders if t.type == "points")
+    stored_value = sum(t.amount for t in sale.tenders if t.type == "stored_value")
+    if activity is None:
+        if redeemed or stored_value:
+            raise ValueError(f"sale {sale.sale_id}: member tenders without member activity")
+        return {"id": sale.member_id}
+    if activity.member_id != sale.member_id:
+        raise ValueError(
+            f"sale {sale.sale_id}: loyalty of member {activity.member_id}, sale of {sale.member_id}"
+        )
+    if (activity.points_redeemed, activity.stored_value_used) != (redeemed, stored_value):
+        raise ValueError(
+            f"sale {sale.sale_id}: member activity redeems {activity.points_redeemed} points and "
+            f"{activity.stored_value_used} stored value, the tenders {redeemed} and {stored_value}"
+        )
+    return activity.event_dict()
 
 
 def event_body(event: Mapping[str, Any]) -> bytes:

@@ -52,6 +52,7 @@ POSITIONAL: dict[str, tuple[str, ...]] = {
     "set_qty": ("line", "qty"),
     "remove_line": ("line",),
     "member": ("code",),
+    "member_phone": ("phone",),
     "pay": ("method", "amount"),
     "login": ("staff_id", "pin"),
     "badge": ("badge",),
@@ -66,7 +67,7 @@ POSITIONAL: dict[str, tuple[str, ...]] = {
     "sim": ("action",),
 }
 ALIASES = {"login": "staff_login", "badge": "staff_login", "logout": "staff_logout", "plu": "add"}
-INT_ARGS = {"line", "amount", "tendered", "unit_price", "page"}
+INT_ARGS = {"line", "amount", "tendered", "unit_price", "page", "float", "counted"}
 
 
 def parse_text(line: str) -> dict[str, Any]:
@@ -82,13 +83,15 @@ def parse_text(line: str) -> dict[str, Any]:
         raise InvalidCommand(f"unknown command {name!r}; {help_text()}")
     message: dict[str, Any] = {"cmd": ALIASES.get(name, name)}
     positional = list(POSITIONAL.get(name, ()))
-    for word in rest:
+    for number, word in enumerate(rest, start=1):
         if "=" in word:
             key, value = word.split("=", 1)
         elif positional:
             key, value = positional.pop(0), word
         else:
-            raise InvalidCommand(f"{name}: unexpected argument {word!r}")
+            # The word itself is not echoed: it may be a PIN or a phone number typed in the
+            # wrong place.
+            raise InvalidCommand(f"{name}: unexpected argument number {number}")
         if key == "on":
             message[key] = value.lower() in ("1", "on", "true", "yes")
         elif key in INT_ARGS:

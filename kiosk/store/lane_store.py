@@ -7,7 +7,8 @@ every scan: it is one UPDATE that commits by itself (one WAL append and fsync).
 
 ``complete_sale`` is ONE ``BEGIN IMMEDIATE`` transaction: next seq and prev_hash from the last
 journal row, the sealed ``pos.sale.completed/1`` event, rows in journal, sales, sale_lines,
-sale_tenders and outbox, and the new lane snapshot. It is idempotent on ``sale_id``: completing
+sale_tenders and outbox, the member's ledger rows (``kiosk.store.loyalty``) and the new lane
+snapshot. It is idempotent on ``sale_id``: completing
 a sale that is already recorded returns its ``SaleRecord`` and writes nothing, so a retry after
 a crash or an error never records a sale twice.
 
@@ -45,7 +46,10 @@ from kiosk.protocol.sale_event import (
 from kiosk.sale import CompletedSale, SaleRecord
 from kiosk.store.db import translate_errors, write_transaction
 from kiosk.store.journal import append_event, last_seq, next_link
+from kiosk.store.loyalty import write_sale_entries
 from kiosk.store.print_jobs import SqlitePrintJobs, insert_job
+from kiosk.store.refunds import SqliteRefunds
+from kiosk.store.shifts import SqliteShifts
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +105,8 @@ class SqliteLaneStore:
         self._min_free_disk = min_free_disk_bytes
         self._reserve = reserve_bytes
         self._jobs = SqlitePrintJobs(self._conn)
+        self.refunds = SqliteRefunds(self._conn, kiosk_id)
+        self.shifts = SqliteShifts(self._conn, kiosk_id)
 
     # -- health ------------------------------------------------------------------------------
     def _db_dir(self) -> Path | None:
@@ -268,6 +274,7 @@ class SqliteLaneStore:
             sealed, body = seal_with_body(sale_completed_event(sale, seq, prev_hash))
             payload = append_event(conn, SALE_COMPLETED, sealed, body)
             self._insert_sale(conn, sale, sealed, payload.decode("utf-8"))
+            write_sale_entries(conn, sale, seq)
             self._write_snapshot(conn, snapshot)
             record = SaleRecord(seq, str(sealed["receipt_no"]), prev_hash, str(sealed["hash"]))
             if receipt is not None:

@@ -233,8 +233,167 @@ _V2: Final[tuple[Step, ...]] = (
     "WHERE state IN ('queued', 'printing')",
 )
 
+# Version 3: the members' points and stored value (kiosk.store.loyalty, docs/loyalty.md) as an
+# append-only ledger (a balance is the sum of a member's rows; triggers refuse UPDATE, DELETE
+# and a row that would take a balance below zero), and payment intents for the new "points"
+# and "stored_value" tenders (the table is rebuilt: SQLite cannot change a CHECK in place).
+_V3: Final[tuple[Step, ...]] = (
+    f"""CREATE TABLE member_ledger (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        member_id TEXT NOT NULL,
+        account TEXT NOT NULL CHECK (account IN ('points', 'stored_value')),
+        kind TEXT NOT NULL CHECK (kind IN ('earn', 'redeem', 'credit', 'debit')),
+        amount INTEGER NOT NULL
+            CHECK (amount != 0 AND (kind IN ('earn', 'credit')) = (amount > 0)),
+        business_day TEXT NOT NULL,
+        seq INTEGER REFERENCES sales (seq),
+        sale_id TEXT,
+        reason TEXT NOT NULL DEFAULT '',
+        at TEXT NOT NULL DEFAULT {_NOW},
+        CHECK ((seq IS NULL) = (kind IN ('credit', 'debit'))),
+        UNIQUE (sale_id, account, kind)
+    )""",
+    "CREATE INDEX member_ledger_balance ON member_ledger (member_id, account, amount)",
+    "CREATE INDEX member_ledger_redeemed ON member_ledger (member_id, business_day) "
+    "WHERE kind = 'redeem'",
+    """CREATE TRIGGER member_ledger_no_update BEFORE UPDATE ON member_ledger
+    BEGIN SELECT RAISE(ABORT, 'member_ledger is append-only: add a row instead'); END""",
+    """CREATE TRIGGER member_ledger_no_delete BEFORE DELETE ON member_ledger
+    BEGIN SELECT RAISE(ABORT, 'member_ledger is append-only: add a row instead'); END""",
+    """CREATE TRIGGER member_ledger_not_negative AFTER INSERT ON member_ledger
+    WHEN (SELECT sum(amount) FROM member_ledger
+          WHERE member_id = NEW.member_id AND account = NEW.account) < 0
+    BEGIN SELECT RAISE(ABORT, 'member_ledger: the balance would go below zero'); END""",
+    f"""CREATE TABLE payment_intents_v3 (
+        intent_id TEXT PRIMARY KEY,
+        sale_id TEXT NOT NULL,
+        method TEXT NOT NULL
+            CHECK (method IN ('card', 'wallet', 'cash', 'points', 'stored_value')),
+        amount INTEGER NOT NULL,
+        currency TEXT NOT NULL,
+        status TEXT NOT NULL
+            CHECK (status IN ('pending', 'approved', 'declined', 'unknown', 'cancelled')),
+        ref TEXT,
+        auth TEXT,
+        last4 TEXT CHECK (last4 IS NULL OR (length(last4) = 4 AND last4 NOT GLOB '*[^0-9]*')),
+        detail TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL DEFAULT {_NOW},
+        updated_at TEXT NOT NULL DEFAULT {_NOW}
+    )""",
+    "INSERT INTO payment_intents_v3 (intent_id, sale_id, method, amount, currency, status, ref, "
+    "auth, last4, detail, created_at, updated_at) SELECT intent_id, sale_id, method, amount, "
+    "currency, status, ref, auth, last4, detail, created_at, updated_at FROM payment_intents",
+    "DROP TABLE payment_intents",
+    "ALTER TABLE payment_intents_v3 RENAME TO payment_intents",
+    "CREATE INDEX payment_intents_open ON payment_intents (status) "
+    "WHERE status IN ('pending', 'unknown')",
+)
+
+# Version 4: returns and shifts (kiosk.store.refunds, kiosk.store.shifts, see
+# docs/returns-and-shifts.md).
+# A refund is a journal event like a sale; refund_lines keeps the refunded quantity of each
+# original line (thousandths) so a second refund of the same units is refused; refund_intents
+# are the card refunds asked of the terminal, recorded before it is asked; return_draft holds
+# the return being built (one row, like lane). At most one shift is open (partial unique index).
+_V4_RETURNS_SHIFTS: Final[tuple[Step, ...]] = (
+    """CREATE TABLE refunds (
+        seq INTEGER PRIMARY KEY REFERENCES journal (seq),
+        refund_id TEXT NOT NULL UNIQUE,
+        event_id TEXT NOT NULL UNIQUE,
+        refund_no TEXT NOT NULL UNIQUE,
+        original_seq INTEGER NOT NULL REFERENCES sales (seq),
+        original_receipt_no TEXT NOT NULL,
+        business_day TEXT NOT NULL,
+        occurred_at TEXT NOT NULL,
+        staff_id TEXT NOT NULL,
+        currency TEXT NOT NULL,
+        gross INTEGER NOT NULL,
+        discount INTEGER NOT NULL,
+        tax INTEGER NOT NULL,
+        rounding INTEGER NOT NULL,
+        due INTEGER NOT NULL CHECK (due >= 0),
+        body TEXT NOT NULL
+    )""",
+    "CREATE INDEX refunds_original ON refunds (original_seq)",
+    """CREATE TABLE refund_lines (
+        seq INTEGER NOT NULL REFERENCES refunds (seq),
+        line_no INTEGER NOT NULL,
+        original_seq INTEGER NOT NULL REFERENCES sales (seq),
+        sku TEXT NOT NULL,
+        qty_milli INTEGER NOT NULL CHECK (qty_milli > 0),
+        gross INTEGER NOT NULL,
+        discount INTEGER NOT NULL,
+        tax INTEGER NOT NULL,
+        PRIMARY KEY (seq, line_no)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX refund_lines_original ON refund_lines (original_seq, line_no)",
+    """CREATE TABLE refund_tenders (
+        seq INTEGER NOT NULL REFERENCES refunds (seq),
+        idx INTEGER NOT NULL,
+        type TEXT NOT NULL CHECK (type IN ('card', 'cash')),
+        amount INTEGER NOT NULL CHECK (amount >= 0),
+        original_type TEXT NOT NULL,
+        tender_idx INTEGER,
+        intent_id TEXT NOT NULL,
+        original_ref TEXT,
+        ref TEXT,
+        auth TEXT,
+        last4 TEXT CHECK (last4 IS NULL OR (length(last4) = 4 AND last4 NOT GLOB '*[^0-9]*')),
+        PRIMARY KEY (seq, idx)
+    ) WITHOUT ROWID""",
+    f"""CREATE TABLE refund_intents (
+        intent_id TEXT PRIMARY KEY,
+        refund_id TEXT NOT NULL,
+        tender_idx INTEGER NOT NULL,
+        amount INTEGER NOT NULL CHECK (amount > 0),
+        currency TEXT NOT NULL,
+        original_ref TEXT NOT NULL,
+        status TEXT NOT NULL
+            CHECK (status IN ('pending', 'approved', 'declined', 'unknown', 'cancelled')),
+        ref TEXT,
+        auth TEXT,
+        last4 TEXT CHECK (last4 IS NULL OR (length(last4) = 4 AND last4 NOT GLOB '*[^0-9]*')),
+        detail TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL DEFAULT {_NOW},
+        updated_at TEXT NOT NULL DEFAULT {_NOW}
+    )""",
+    "CREATE INDEX refund_intents_refund ON refund_intents (refund_id)",
+    """CREATE TABLE return_draft (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        draft TEXT,
+        updated_at TEXT
+    )""",
+    "INSERT INTO return_draft (id, draft, updated_at) VALUES (1, NULL, NULL)",
+    """CREATE TABLE shifts (
+        shift_id TEXT PRIMARY KEY,
+        number INTEGER NOT NULL UNIQUE,
+        per TEXT NOT NULL CHECK (per IN ('kiosk', 'attendant')),
+        status TEXT NOT NULL CHECK (status IN ('open', 'closed')),
+        opened_at TEXT NOT NULL,
+        opened_by TEXT NOT NULL,
+        float_amount INTEGER NOT NULL CHECK (float_amount >= 0),
+        closed_at TEXT,
+        closed_by TEXT,
+        counted INTEGER CHECK (counted IS NULL OR counted >= 0),
+        first_seq INTEGER,
+        last_seq INTEGER,
+        close_seq INTEGER UNIQUE REFERENCES journal (seq),
+        report TEXT
+    )""",
+    "CREATE UNIQUE INDEX shifts_one_open ON shifts (status) WHERE status = 'open'",
+    """CREATE TABLE cash_movements (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        shift_id TEXT NOT NULL REFERENCES shifts (shift_id),
+        kind TEXT NOT NULL CHECK (kind IN ('pickup')),
+        amount INTEGER NOT NULL CHECK (amount > 0),
+        staff_id TEXT NOT NULL,
+        reason TEXT NOT NULL DEFAULT '',
+        at TEXT NOT NULL
+    )""",
+)
+
 # MIGRATIONS[i] brings the schema from version i to version i + 1.
-MIGRATIONS: Final[tuple[tuple[Step, ...], ...]] = (_V1, _V2)
+MIGRATIONS: Final[tuple[tuple[Step, ...], ...]] = (_V1, _V2, _V3, _V4_RETURNS_SHIFTS)
 SCHEMA_VERSION: Final[int] = len(MIGRATIONS)
 
 

@@ -156,6 +156,26 @@ def test_apply_counts_a_parked_payload_seen_again_on_its_row(
     assert [(r.reason_code, r.times_seen, r.seq) for r in rows] == [("hash_mismatch", 3, 1)]
 
 
+def test_the_same_bytes_on_another_topic_are_parked_with_their_own_reason(
+    inventory: Applier, chain: KioskChain
+) -> None:
+    event = chain.sale()
+    good = inbound(event)
+    wrong_topic = type(good)(good.topic + "/extra", good.payload, 9)
+    broken = type(good)(good.topic, b"{broken", 7)
+    broken_elsewhere = type(good)(good.topic + "/extra", b"{broken", 8)
+    outcomes = inventory.apply([wrong_topic, broken, broken_elsewhere]).outcomes
+    assert outcomes == [PARKED, PARKED, PARKED]
+    with inventory.engine.connect() as conn:
+        rows = conn.execute(select(dead_letters).order_by(dead_letters.c.id)).all()
+    # A row's topic and reason always belong together, even for identical bytes.
+    assert [(r.topic, r.reason_code, r.times_seen) for r in rows] == [
+        (good.topic + "/extra", "bad_topic", 1),
+        (good.topic, "malformed", 1),
+        (good.topic + "/extra", "malformed", 1),
+    ]
+
+
 def test_apply_keeps_only_the_limit_of_an_oversized_payload(
     engine: Engine, chain: KioskChain
 ) -> None:

@@ -107,16 +107,16 @@ def test_bad_payloads_are_parked_and_the_next_good_event_is_applied(
     tampered = chain.sale()
     tampered["totals"]["due"] += 1
     stranger = KioskChain("s0999-k01", "s0999").sale()
-    refund = seal(
+    voided = seal(
         {
             **{k: v for k, v in KioskChain().sale().items() if k != "hash"},
-            "schema": "pos.sale.refunded/1",
+            "schema": "pos.sale.voided/1",
         }
     )
     with InProcessConsumer(config_path, "finance", "fin-1"):
         kiosk_side.publish_raw("pos/v1/s0001-k01/evt/sale.completed", b"{not json")
         kiosk_side.publish_raw("pos/v1/s0001-k01/evt/sale.completed", b"x" * (300 * 1024))
-        kiosk_side.publish_raw("pos/v1/s0001-k01/evt/sale.refunded", payload_of(refund))
+        kiosk_side.publish_raw("pos/v1/s0001-k01/evt/sale.voided", payload_of(voided))
         kiosk_side.publish_raw(topic_of(stranger), payload_of(stranger))
         kiosk_side.publish_raw(topic_of(tampered), payload_of(tampered))
         kiosk_side.publish(good)

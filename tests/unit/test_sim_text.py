@@ -75,9 +75,9 @@ def test_value_may_contain_equals_sign() -> None:
 @pytest.mark.parametrize(
     ("line", "problem"),
     [
-        ("scan 123 456", "scan: unexpected argument '456'"),
-        ("logout now", "logout: unexpected argument 'now'"),
-        ("badge ST0001 1234", "badge: unexpected argument '1234'"),
+        ("scan 123 456", "scan: unexpected argument number 2"),
+        ("logout now", "logout: unexpected argument number 1"),
+        ("badge ST0001 1234", "badge: unexpected argument number 2"),
         ("pay card many", "pay: amount must be a whole number"),
         ("set_qty two 1", "set_qty: line must be a whole number"),
         ("remove_line 1.5", "remove_line: line must be a whole number"),

@@ -1,0 +1,1 @@
+"""End-to-end tests: real `kiosk sim`, `kiosk sync`, `kiosk-central` processes and Mosquitto."""
