@@ -24,7 +24,7 @@ from typing import Any, Final
 from bench.fixtures import Context
 from bench.harness import p50, percentile, ratio, result
 from kiosk.app import read_config
-from kiosk.store import SqliteCatalog, open_db
+from kiosk.store import SqliteCatalog, open_catalog_reader
 
 NAME: Final = "lookup"
 GOAL_SIZE_RATIO: Final = 1.3
@@ -67,7 +67,8 @@ def run(ctx: Context) -> dict[str, Any]:
     try:
         for n in (small, large):
             _, gtins = ctx.catalog(n)
-            db = open_db(read_config(ctx.kiosk(n)).paths.db)
+            # The connection the lane looks products up on (read-only, memory-mapped).
+            db = open_catalog_reader(read_config(ctx.kiosk(n)).paths.db)
             dbs.append(db)
             keys = rng.choices(gtins, k=calls)
             table = {gtin: i for i, gtin in enumerate(gtins)}

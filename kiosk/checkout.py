@@ -10,6 +10,7 @@ This module is the lane's frame: dispatch, persistence after every command, inte
 beside it and work on the same ``Lane.state``:
 
     kiosk.lane_items       scan, add, search, set_qty, remove_line
+    kiosk.lane_promotions  re-pricing the basket after every change; coupon scans
     kiosk.lane_members     member, member_phone, redeem (points and stored value)
     kiosk.lane_attendant   clear, void_line, price_override, discount_line, cancel_sale,
                            out_of_service, open_drawer
@@ -53,6 +54,7 @@ from kiosk.lane_devices import Devices
 from kiosk.lane_items import Items
 from kiosk.lane_members import MemberDesk
 from kiosk.lane_printing import Printing
+from kiosk.lane_promotions import LanePromotions
 from kiosk.lane_protocol import Command, not_found, parse_command, wrong_state
 from kiosk.lane_recovery import Recovery
 from kiosk.lane_returns import Returns
@@ -70,6 +72,7 @@ from kiosk.ports import (
     MemberLedger,
     Members,
     PaymentTerminal,
+    Promotions,
     ReceiptPrinter,
     StaffDirectory,
     WalletGateway,
@@ -112,6 +115,8 @@ class LaneDeps:
     # The members' points and stored value; None: this kiosk keeps no member accounts (no
     # earning, no redeeming), as when [loyalty] enabled = false.
     ledger: MemberLedger | None = None
+    # The imported promotion rules; None: no promotions (the basket is never re-priced).
+    promotions: Promotions | None = None
 
 
 class Lane:
@@ -134,6 +139,7 @@ class Lane:
         self.recovery = Recovery(self)
         self.returns = Returns(self)
         self.shifts = Shifts(self)
+        self.promos = LanePromotions(self)
         self._dirty = False
         self._saved: Mapping[str, Any] = self.state.to_snapshot()
         self._audits: list[tuple[str, dict[str, Any]]] = []
@@ -229,6 +235,8 @@ class Lane:
         self.events = []
         try:
             action()
+            if self._dirty:
+                self.promos.reprice_if_changed()  # before saving: the basket as priced
             self._save()
             self.write_audits()
         except (LaneError, AuthError) as exc:

@@ -5,6 +5,7 @@ and the installer's device tools.
     kiosk demo init --dir DIR              a ready-to-sell demo kiosk (config, db, catalog, staff)
     kiosk db check | backup PATH | restore PATH
     kiosk catalog import FILE
+    kiosk promo import FILE                promotion rules from a JSON or TOML file
     kiosk staff import FILE | kiosk members import FILE
     kiosk config check FILE                the config and every [devices.*] table, nothing opened
     kiosk hw list [--json]                 each configured device: found/opened, health
@@ -107,6 +108,14 @@ def build_parser() -> argparse.ArgumentParser:
         _config_arg(imp)
         imp.add_argument("file")
 
+    promo = sub.add_parser("promo", help="promotion tools")
+    promo_sub = promo.add_subparsers(dest="action", required=True)
+    imp = promo_sub.add_parser(
+        "import", help="replace the promotion rules from a JSON or TOML promotion file"
+    )
+    _config_arg(imp)
+    imp.add_argument("file")
+
     cfg = sub.add_parser("config", help="configuration tools")
     cfg_sub = cfg.add_subparsers(dest="action", required=True)
     chk = cfg_sub.add_parser("check", help="validate a config file; names the bad key and why")
@@ -158,6 +167,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _db(args)
     if command == "hw":
         return _hw(args)
+    if command == "promo":
+        return _promo_import(args)
     return _import(command, args)
 
 
@@ -291,6 +302,25 @@ def _db(args: argparse.Namespace) -> int:
     print(
         f"restored {args.path} -> {done.path} (last seq {done.last_seq}); previous database "
         f"kept as {done.previous_saved_as}"
+    )
+    return 0
+
+
+def _promo_import(args: argparse.Namespace) -> int:
+    """``kiosk promo import FILE``: validate and replace the promotion rules (all or nothing)."""
+    from kiosk.app import open_store, read_config
+    from kiosk.store import import_promotions
+
+    config = read_config(args.config)
+    db = open_store(config)
+    try:
+        report = import_promotions(db, args.file, config.store.currency)
+    finally:
+        db.conn.close()
+    replaced = f"; replaced {report.replaced}" if report.replaced is not None else ""
+    print(
+        f"imported {report.promotions} promotions, version {report.version} "
+        f"({report.currency}){replaced}"
     )
     return 0
 

@@ -75,6 +75,7 @@ class Completion:
         record = deps.store.complete_sale(sale, committed, receipt=receipt_document)
         lane.state = after
         lane.note_saved(committed)
+        self._record_coupons(sale, state.redeemed_coupons)
         receipt = built[0] if built else self._recorded_receipt(sale, record, local_time)
         lane.printing.show(receipt)
         logger.info(
@@ -97,6 +98,18 @@ class Completion:
             hash=record.hash,
         )
         lane.printing.run_pending()
+
+    def _record_coupons(self, sale: CompletedSale, redeemed: Mapping[str, list[str]]) -> None:
+        """Count the coupons the recorded sale redeemed (idempotent per sale) and audit them."""
+        port = self.lane.deps.promotions
+        if port is None or not redeemed:
+            return
+        port.record_redeemed(sale.sale_id, sale.member_id, redeemed, sale.occurred_at)
+        for code, rule_ids in sorted(redeemed.items()):
+            self.lane.audit_later(
+                "coupon_redeemed",
+                {"sale_id": sale.sale_id, "code": code, "rules": list(rule_ids)},
+            )
 
     def _recorded_receipt(
         self, sale: CompletedSale, record: SaleRecord, local_time: str

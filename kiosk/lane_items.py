@@ -55,11 +55,8 @@ class Items:
             self.identify_member(result.code)
             return
         if isinstance(result, barcodes.CouponScan):
-            lane.emit(
-                "scan_rejected",
-                reason="coupon_not_accepted",
-                message="This kiosk does not accept coupons yet; please ask an attendant.",
-            )
+            lane.check_can_sell()
+            lane.promos.coupon_scanned(result.code)
             return
         if isinstance(result, barcodes.ReceiptScan):
             if lane.attendant is None:
@@ -252,7 +249,7 @@ class Items:
             and last.gtin == gtin
             and last.fixed_amount is None
             and fixed_amount is None
-            and not last.adjustments
+            and not manual_adjustments(last)
             and last.qty + qty <= lane.config.lane.max_quantity_per_line
         ):
             line = last.with_qty(last.qty + qty)
@@ -319,7 +316,7 @@ class Items:
                 f"line {line.line_no} is weighed or priced by its label; "
                 "its quantity cannot be changed"
             )
-        if line.adjustments:
+        if manual_adjustments(line):
             raise InvalidCommand(
                 f"line {line.line_no} has an attendant adjustment: void it "
                 "and scan again to change the quantity"
@@ -380,6 +377,11 @@ class Items:
     def identify_member(self, code: str) -> None:
         """A scanned member card: ``kiosk.lane_members`` identifies the member."""
         self.lane.members.identify_by_code(code)
+
+
+def manual_adjustments(line: Line) -> bool:
+    """Whether an attendant adjusted the line (promotion adjustments are re-made each change)."""
+    return any(a.kind not in ("promotion", "coupon") for a in line.adjustments)
 
 
 def weight_from_price(product: Product, price: int) -> Decimal:

@@ -42,6 +42,10 @@ class LaneState:
     last_receipt: Mapping[str, Any] | None = None
     paper_low_noted: bool = False
     drawer_opened_at: str | None = None
+    # Coupon codes presented for this sale, in scan order, and those the last re-pricing
+    # applied (code -> promotion ids): recorded as redeemed with the sale.
+    coupons: list[str] = field(default_factory=list)
+    redeemed_coupons: dict[str, list[str]] = field(default_factory=dict)
 
     def next_sale(self, language: str, mode: Mode = "idle") -> LaneState:
         """A fresh state in ``mode`` that keeps the open interventions and the device notes."""
@@ -78,6 +82,8 @@ class LaneState:
             "last_receipt": dict(self.last_receipt) if self.last_receipt else None,
             "paper_low_noted": self.paper_low_noted,
             "drawer_opened_at": self.drawer_opened_at,
+            "coupons": list(self.coupons),
+            "redeemed_coupons": {k: list(v) for k, v in self.redeemed_coupons.items()},
         }
 
     @classmethod
@@ -105,4 +111,8 @@ class LaneState:
             last_receipt=data.get("last_receipt"),
             paper_low_noted=bool(data.get("paper_low_noted", False)),
             drawer_opened_at=data.get("drawer_opened_at"),
+            coupons=[str(c) for c in data.get("coupons", ())],
+            redeemed_coupons={
+                str(k): [str(r) for r in v] for k, v in data.get("redeemed_coupons", {}).items()
+            },
         )

@@ -1,14 +1,14 @@
 """Ports: every outside thing the core talks to, as ``typing.Protocol`` classes. Pure core.
 
 Adapters implement these: ``kiosk.store`` (LaneStore, Catalog, StaffDirectory, Members,
-MemberLedger), ``kiosk.hw`` (Drawer, Light, ReceiptPrinter, PaymentTerminal, WalletGateway
-simulators and, later, the real devices). The lane (``kiosk.checkout``) only ever sees these
-protocols. All methods are called from the lane's own thread, never from the UI thread.
+MemberLedger, Promotions), ``kiosk.hw`` (Drawer, Light, ReceiptPrinter, PaymentTerminal,
+WalletGateway simulators and, later, the real devices). The lane (``kiosk.checkout``) only ever
+sees these protocols. All methods are called from the lane's own thread, never from the UI thread.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -17,6 +17,7 @@ from kiosk.loyalty import Balances
 from kiosk.members import Member
 from kiosk.payments import IntentStatus, PaymentIntent, PaymentResult
 from kiosk.printing import JobKind, JobState, PrintJob
+from kiosk.promotions import RuleSet
 from kiosk.receipt import Receipt
 from kiosk.refunds import CompletedRefund, RefundAttempt, RefundRecord, SaleLookup
 from kiosk.returns import Refunded
@@ -337,4 +338,30 @@ class ReceiptPrinter(Protocol):
         """The printer's state now: ``online`` (bool, None when it cannot be read),
         ``paper`` (``ok``, ``near_end``, ``out``, ``unknown``), ``cover_open`` (bool or None),
         optionally ``error`` (text). Never raises: an unreachable printer is ``online: False``."""
+        ...
+
+
+class Promotions(Protocol):
+    """The imported promotion rules and the coupon redemptions (``kiosk.store.promotions``)."""
+
+    def current(self) -> RuleSet | None:
+        """The current rule set (parsed once per stored version); None when none is imported."""
+        ...
+
+    def coupon_uses(self, codes: Iterable[str]) -> dict[str, int]:
+        """Code -> sales that redeemed it so far (codes never redeemed are left out)."""
+        ...
+
+    def member_coupon_uses(self, member_id: str) -> dict[str, int]:
+        """Promotion id -> this member's sales that redeemed one of its coupons."""
+        ...
+
+    def record_redeemed(
+        self,
+        sale_id: str,
+        member_id: str | None,
+        redeemed: Mapping[str, Iterable[str]],
+        at: str,
+    ) -> None:
+        """Record the coupons (code -> promotion ids) a recorded sale redeemed; idempotent."""
         ...

@@ -16,6 +16,7 @@ Threads: built and closed on the main thread.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -36,6 +37,7 @@ from kiosk.store import (
     SqliteCatalog,
     SqliteLaneStore,
     SqliteMembers,
+    SqlitePromotions,
     SqliteStaffDirectory,
     open_catalog_reader,
 )
@@ -122,6 +124,9 @@ def build_headless(
         pollers=devices.pollers,
         device_health=devices.health,
         ledger=SqliteMemberLedger(db),
+        # A rule set is long-lived: freeze it (and all else alive) out of the collector's full
+        # passes once loaded, so they do not walk thousands of rules during a re-pricing.
+        promotions=SqlitePromotions(db, config.store.currency, on_load=gc.freeze),
     )
     drivers = sim_drivers(devices.fakes, terminal, wallet)
     return HeadlessKiosk(

@@ -20,6 +20,7 @@ from kiosk.store.db import connect, open_db, translate_errors, write_transaction
 from kiosk.store.importing import ImportRejected, RowProblem
 from kiosk.store.lane_store import SqliteLaneStore, StoredSale
 from kiosk.store.migrations import SCHEMA_VERSION, migrate, schema_version
+from kiosk.store.promotions import PromotionsImport, SqlitePromotions, import_promotions
 from kiosk.store.staff import (
     SqliteMembers,
     SqliteStaffDirectory,
@@ -34,11 +35,13 @@ __all__ = [
     "CheckReport",
     "ImportRejected",
     "ImportReport",
+    "PromotionsImport",
     "RestoreReport",
     "RowProblem",
     "SqliteCatalog",
     "SqliteLaneStore",
     "SqliteMembers",
+    "SqlitePromotions",
     "SqliteStaffDirectory",
     "StoredSale",
     "backup",
@@ -46,6 +49,7 @@ __all__ = [
     "connect",
     "import_catalog",
     "import_members",
+    "import_promotions",
     "import_staff",
     "migrate",
     "open_catalog_reader",

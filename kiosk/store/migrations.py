@@ -392,8 +392,37 @@ _V4_RETURNS_SHIFTS: Final[tuple[Step, ...]] = (
     )""",
 )
 
+# Version 5: the imported promotion rules (one row: the file's text, its version and currency)
+# and the coupon redemptions of recorded sales (single-use and per-member limits count them).
+_V5_PROMOTIONS: Final[tuple[Step, ...]] = (
+    """CREATE TABLE promotion_rules (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        version TEXT NOT NULL,
+        currency TEXT NOT NULL,
+        format TEXT NOT NULL CHECK (format IN ('json', 'toml')),
+        body TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        imported_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE coupon_redemptions (
+        code TEXT NOT NULL,
+        rule_id TEXT NOT NULL,
+        sale_id TEXT NOT NULL,
+        member_id TEXT,
+        at TEXT NOT NULL,
+        PRIMARY KEY (code, rule_id, sale_id)
+    )""",
+    "CREATE INDEX coupon_redemptions_member ON coupon_redemptions (member_id, rule_id)",
+)
+
 # MIGRATIONS[i] brings the schema from version i to version i + 1.
-MIGRATIONS: Final[tuple[tuple[Step, ...], ...]] = (_V1, _V2, _V3, _V4_RETURNS_SHIFTS)
+MIGRATIONS: Final[tuple[tuple[Step, ...], ...]] = (
+    _V1,
+    _V2,
+    _V3,
+    _V4_RETURNS_SHIFTS,
+    _V5_PROMOTIONS,
+)
 SCHEMA_VERSION: Final[int] = len(MIGRATIONS)
 
 

@@ -29,7 +29,7 @@ from kiosk.checkout import Lane
 from kiosk.config import Config
 from kiosk.hw.fake import FakeClock
 from kiosk.money import exponent
-from kiosk.store import import_catalog, import_members, import_staff
+from kiosk.store import import_catalog, import_members, import_promotions, import_staff
 
 Event = dict[str, Any]
 
@@ -193,6 +193,17 @@ class LaneKit:
         """The lane snapshot as committed in kiosk.db."""
         data: dict[str, Any] = json.loads(self.rows("SELECT snapshot FROM lane")[0][0])
         return data
+
+    def import_promotions(self, rules: dict[str, Any], name: str = "promotions.json") -> Path:
+        """Write ``rules`` as a JSON promotion file and import it, as ``kiosk promo import``."""
+        path = self.folder / name
+        path.write_text(json.dumps(rules, ensure_ascii=False), encoding="utf-8")
+        db = open_store(self.config)
+        try:
+            import_promotions(db, str(path), self.config.store.currency)
+        finally:
+            db.conn.close()
+        return path
 
     def audit(self, kind: str) -> list[dict[str, Any]]:
         found = self.rows("SELECT detail FROM audit WHERE kind = ? ORDER BY id", (kind,))
