@@ -29,15 +29,15 @@ import logging
 import os
 import re
 import select
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Final, Protocol
+from typing import Final, Protocol
 
 from kiosk.errors import ConfigError, DeviceError
 from kiosk.hw.framing import MAX_LENGTH_LIMIT, CodeDelivery, Framer
 from kiosk.hw.keymap import HidCodeAssembler, InputEventLike
+from kiosk.hw.reader_thread import ReaderThread
 from kiosk.hw.system import SystemClock
 from kiosk.ports import Clock
 
@@ -47,7 +47,6 @@ CodeCallback = Callable[[str], None]
 ErrorCallback = Callable[[str, str], None]
 
 CONFIG_TABLE: Final = "devices.hid_scanner"  # where the settings live in kiosk.toml
-STOP_TIMEOUT_S: Final = 2.0
 _SELECT_TIMEOUT_S: Final = 0.05
 _USB_ID: Final = re.compile(r"[0-9a-f]{4}:[0-9a-f]{4}")
 
@@ -241,7 +240,7 @@ class _Open:
         return describe(self.device, self.path)
 
 
-class HidScanner:
+class HidScanner(ReaderThread):
     """Keyboard-wedge scanners on allow-listed input devices; see the module docstring."""
 
     def __init__(
@@ -257,11 +256,7 @@ class HidScanner:
         self._delivery = CodeDelivery(settings.name, on_code, on_error, settings.debounce_s)
         self._clock: Clock = clock if clock is not None else SystemClock()
         self._source = source
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._ok = False
-        self._detail = "not started"
+        super().__init__()
         self._open: dict[int, _Open] = {}  # by file descriptor; reader thread only
         self._reported: set[str] = set()  # problems already reported in this outage
 
@@ -269,48 +264,15 @@ class HidScanner:
     def name(self) -> str:
         return self.settings.name
 
-    def start(self) -> None:
-        """Start the reader thread; ``DeviceError`` if evdev is missing or already started."""
-        with self._lock:
-            if self._thread is not None:
-                raise DeviceError(f"scanner {self.name} is already started")
-            if self._source is None:
-                self._source = EvdevSource()
-            self._stop.clear()
-            self._detail = "looking for an allow-listed input device"
-            self._thread = threading.Thread(
-                target=self._run, name=f"scanner-{self.name}", daemon=True
-            )
-            self._thread.start()
+    KIND = "hid"
 
-    def stop(self) -> None:
-        """Stop the reader thread, ungrab and close the devices; waits for the thread."""
-        with self._lock:
-            thread = self._thread
-        if thread is None:
-            return
-        self._stop.set()
-        thread.join(STOP_TIMEOUT_S)
-        if thread.is_alive():
-            raise DeviceError(f"scanner {self.name}: reader thread did not stop within 2 s")
-        with self._lock:
-            self._thread = None
-            self._ok = False
-            self._detail = "stopped"
-
-    def health(self) -> dict[str, Any]:
-        with self._lock:
-            return {"name": self.name, "kind": "hid", "ok": self._ok, "detail": self._detail}
+    def _starting(self) -> str:
+        """Runs in ``start`` under the lock: ``DeviceError`` if evdev is missing."""
+        if self._source is None:
+            self._source = EvdevSource()
+        return "looking for an allow-listed input device"
 
     # -- reader thread -----------------------------------------------------------------------
-
-    def _run(self) -> None:
-        try:
-            self._loop()
-        except Exception as exc:  # a bug here must show as a fault, not as a silent dead scanner
-            logger.exception("scanner %s: reader thread failed", self.name)
-            self._set_health(False, f"failed: reader thread stopped on {exc!r}")
-            self._delivery.report("disconnected", f"reader thread stopped on {exc!r}")
 
     def _loop(self) -> None:
         next_scan = 0.0
@@ -428,8 +390,3 @@ class HidScanner:
         self._reported.add(kind)
         logger.warning("scanner %s: %s", self.name, detail)
         self._delivery.report(kind, detail)
-
-    def _set_health(self, ok: bool, detail: str) -> None:
-        with self._lock:
-            self._ok = ok
-            self._detail = detail

@@ -23,16 +23,16 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final, Protocol
+from typing import Final, Protocol
 
 import serial
 
 from kiosk.errors import ConfigError, DeviceError
 from kiosk.hw.framing import FRAMINGS, MAX_LENGTH_LIMIT, CodeDelivery, Framer
+from kiosk.hw.reader_thread import ReaderThread
 from kiosk.hw.system import SystemClock
 from kiosk.ports import Clock
 
@@ -60,7 +60,6 @@ PortOpener = Callable[["SerialScannerSettings", float], ScannerPort]
 
 READ_CHUNK: Final = 4096
 CONFIG_TABLE: Final = "devices.serial_scanner"  # where the settings live in kiosk.toml
-STOP_TIMEOUT_S: Final = 2.0
 _MAX_READ_TIMEOUT_S: Final = 0.05
 _PATH_CHECK_S: Final = 0.1
 
@@ -157,7 +156,7 @@ def open_serial_port(settings: SerialScannerSettings, timeout_s: float) -> Scann
         ) from exc
 
 
-class SerialScanner:
+class SerialScanner(ReaderThread):
     """A barcode scanner on a serial port; see the module docstring.
 
     ``open_port`` opens the port (default ``open_serial_port``); tests pass a wrapper that
@@ -177,56 +176,18 @@ class SerialScanner:
         self._delivery = CodeDelivery(settings.name, on_code, on_error, settings.debounce_s)
         self._clock: Clock = clock if clock is not None else SystemClock()
         self._open_port = open_port
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._ok = False
-        self._detail = "not started"
+        super().__init__()
 
     @property
     def name(self) -> str:
         return self.settings.name
 
-    def start(self) -> None:
-        """Start the reader thread; it connects (and reconnects) on its own."""
-        with self._lock:
-            if self._thread is not None:
-                raise DeviceError(f"scanner {self.name} is already started")
-            self._stop.clear()
-            self._detail = f"connecting to {self.settings.device}"
-            self._thread = threading.Thread(
-                target=self._run, name=f"scanner-{self.name}", daemon=True
-            )
-            self._thread.start()
+    KIND = "serial"
 
-    def stop(self) -> None:
-        """Stop the reader thread and close the port; waits for the thread to end."""
-        with self._lock:
-            thread = self._thread
-        if thread is None:
-            return
-        self._stop.set()
-        thread.join(STOP_TIMEOUT_S)
-        if thread.is_alive():
-            raise DeviceError(f"scanner {self.name}: reader thread did not stop within 2 s")
-        with self._lock:
-            self._thread = None
-            self._ok = False
-            self._detail = "stopped"
-
-    def health(self) -> dict[str, Any]:
-        with self._lock:
-            return {"name": self.name, "kind": "serial", "ok": self._ok, "detail": self._detail}
+    def _starting(self) -> str:
+        return f"connecting to {self.settings.device}"
 
     # -- reader thread -----------------------------------------------------------------------
-
-    def _run(self) -> None:
-        try:
-            self._loop()
-        except Exception as exc:  # a bug here must show as a fault, not as a silent dead scanner
-            logger.exception("scanner %s: reader thread failed", self.name)
-            self._set_health(False, f"failed: reader thread stopped on {exc!r}")
-            self._delivery.report("disconnected", f"reader thread stopped on {exc!r}")
 
     def _loop(self) -> None:
         reported = False  # "disconnected" is reported once per outage, not on every retry
@@ -289,11 +250,6 @@ class SerialScanner:
         if now_target != target:
             return f"device path {device} now points to {now_target} (was {target})"
         return None
-
-    def _set_health(self, ok: bool, detail: str) -> None:
-        with self._lock:
-            self._ok = ok
-            self._detail = detail
 
     def _close(self, port: ScannerPort) -> None:
         try:
