@@ -1,6 +1,7 @@
 # Build, run and test the kiosk. GNU make. Works with no terminal (CI=true, no stdin).
 #
-#   make run     system packages + .venv, then the headless lane sells the scripted demo basket
+#   make run     system packages + .venv, then a whole demo store under supervisord (var/run-store)
+#   make stop    shut that store down
 #   make test    system packages + .venv, then lint, typecheck, contracts and pytest, in order
 #
 # System packages come from provisioning/install-deps.sh (apt-get as root, sudo otherwise);
@@ -27,10 +28,11 @@ DEMO_DIR := var/demo
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PIP_NO_INPUT := 1
 
-.PHONY: help deps venv run test lint typecheck contracts pytest bench demo-data clean
+.PHONY: help deps venv run stop test lint typecheck contracts pytest bench demo-data clean i18n
 
 help:
-	@echo "make run        install what is missing, then sell the demo basket in the headless lane"
+	@echo "make run        install what is missing, then start a demo store under supervisord"
+	@echo "make stop       stop the store that make run started"
 	@echo "make test       install what is missing, then lint, typecheck, contracts and pytest"
 	@echo "make deps       system packages (provisioning/install-deps.sh; root or sudo)"
 	@echo "make venv       $(VENV) with the kiosk installed editable, with its test extras"
@@ -40,6 +42,7 @@ help:
 	@echo "make pytest     the pytest suite only"
 	@echo "make bench      benchmarks (python -m bench), JSON output"
 	@echo "make demo-data  regenerate kiosk/demo/*.csv from provisioning/make_demo_data.py"
+	@echo "make i18n       extract the touchscreen's strings, update and compile its catalogs"
 	@echo "make clean      remove $(VENV), caches, build output and $(DEMO_DIR)"
 
 # --- set-up -------------------------------------------------------------------------------
@@ -61,9 +64,15 @@ venv: $(VENV_STAMP)
 
 # --- main job -----------------------------------------------------------------------------
 
+# Broker, central consumers, kiosk sync and the kiosk (Kivy with a display, else the headless
+# lane) under supervisord in $(STORE_DIR); provisioning/run_store.py. HEADLESS=1: no Kivy.
+STORE_DIR := var/run-store
 run: $(DEPS_STAMP) $(VENV_STAMP)
-	$(BIN)/kiosk demo init --dir $(DEMO_DIR)
-	$(BIN)/kiosk sim --config $(DEMO_DIR)/kiosk.toml --demo
+	$(PY) -m provisioning.run_store start --dir $(STORE_DIR) $(if $(HEADLESS),--headless)
+
+stop:
+	@if test -x $(PY); then $(PY) -m provisioning.run_store stop --dir $(STORE_DIR); \
+	else echo "no store is running (no $(VENV))"; fi
 
 # --- checks -------------------------------------------------------------------------------
 
@@ -89,6 +98,20 @@ pytest: $(VENV_STAMP)
 
 bench: $(DEPS_STAMP) $(VENV_STAMP)
 	$(PY) -m bench
+
+# The touchscreen's gettext catalogs (Babel, babel.cfg). The compiled .mo files are committed,
+# so a clean clone runs and tests without this step; tests/unit/ui/test_catalogs.py fails when
+# a string is not extracted, not translated in every language, or a .mo is stale.
+LOCALE_DIR := kiosk/ui/locale
+I18N_LANGS := zh_CN en ja
+i18n: $(VENV_STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k n_:1,2 -k t --no-location \
+		--sort-output --project=kiosk -o $(LOCALE_DIR)/kiosk.pot .
+	for lang in $(I18N_LANGS); do \
+		$(BIN)/pybabel update --init-missing -D kiosk -d $(LOCALE_DIR) -l $$lang \
+			--no-fuzzy-matching --ignore-obsolete -i $(LOCALE_DIR)/kiosk.pot; \
+	done
+	$(BIN)/pybabel compile -D kiosk -d $(LOCALE_DIR) --statistics
 
 demo-data: $(VENV_STAMP)
 	$(PY) -m provisioning.make_demo_data

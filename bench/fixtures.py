@@ -88,6 +88,15 @@ class Sizes:
     apply_postgres: bool = True  # also measure PostgreSQL (consumer_apply; off in --quick)
     lane_drain_backlog: int = 10_000  # backlog the agent drains under the lane (lane_under_drain)
     lane_drain_scans: int = 1_500  # timed scans while it drains, and as many idle
+    ui_products: int = 1_000  # catalog of the touchscreen's scan and scroll kiosks (ui_*)
+    ui_lines: int = 200  # basket lines before timing scans, and while scrolling
+    ui_scans: int = 100  # timed scans per round (ui_scan)
+    ui_frames: int = 300  # timed frames per scroll (ui_frames)
+    ui_rounds: int = 3  # figure/floor pairs, interleaved (ui_scan, ui_frames)
+    ui_drain_backlog: int = 10_000  # outbox backlog drained under the scrolling (ui_frames)
+    ui_start_runs: int = 5  # starts per catalog (ui_start)
+    ui_sales: tuple[int, int] = (100, 1_000)  # memory checkpoints (ui_memory)
+    ui_memory_products: int = 100_000  # catalog of the memory kiosk (ui_memory)
 
     @classmethod
     def full(cls) -> Sizes:
@@ -133,6 +142,14 @@ class Sizes:
             apply_postgres=False,
             lane_drain_backlog=1_000,
             lane_drain_scans=150,
+            ui_lines=50,
+            ui_scans=30,
+            ui_frames=100,
+            ui_rounds=1,
+            ui_drain_backlog=1_000,
+            ui_start_runs=2,
+            ui_sales=(10, 50),
+            ui_memory_products=10_000,
         )
 
 

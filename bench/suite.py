@@ -4,7 +4,9 @@ The five benchmarks of issue 2 in issue order: ``scan_commit`` (1), ``lookup`` (
 ``sale_commit`` (3), ``sim_start`` (4), ``catalog_import`` (5); then the three of issue 3
 (hardware): ``scanner_latency`` (6), ``receipt_bytes`` (7), ``payment_devices`` (8); then the
 three of issue 4 (sync and central): ``sync_drain`` (9), ``consumer_apply`` (10),
-``lane_under_drain`` (11); then ``promotions`` (12, issue 5). They run in a different order
+``lane_under_drain`` (11); then ``promotions`` (12, issue 5); then the four of issue 6 (the
+touchscreen, ``bench.ui_bench``): ``ui_scan`` (13), ``ui_frames`` (14), ``ui_start`` (15),
+``ui_memory`` (16). They run in a different order
 (``RUN_ORDER``) so that the 250 000-product kiosk the import builds is reused by ``sim_start``.
 """
 
@@ -33,6 +35,7 @@ from bench import (
     scanner_latency,
     sim_start,
     sync_drain,
+    ui_bench,
 )
 from bench.fixtures import Context
 
@@ -51,6 +54,10 @@ BENCHMARKS: Final[dict[str, Benchmark]] = {
     consumer_apply.NAME: consumer_apply.run,
     lane_under_drain.NAME: lane_under_drain.run,
     promotions.NAME: promotions.run,
+    ui_bench.SCAN: ui_bench.run_scan,
+    ui_bench.FRAMES: ui_bench.run_frames,
+    ui_bench.START: ui_bench.run_start,
+    ui_bench.MEMORY: ui_bench.run_memory,
 }
 RUN_ORDER: Final[tuple[str, ...]] = (
     scan.NAME,
@@ -65,6 +72,10 @@ RUN_ORDER: Final[tuple[str, ...]] = (
     consumer_apply.NAME,
     lane_under_drain.NAME,
     promotions.NAME,
+    ui_bench.START,
+    ui_bench.SCAN,
+    ui_bench.FRAMES,
+    ui_bench.MEMORY,
 )
 
 

@@ -11,6 +11,8 @@ main thread except the MQTT network thread a consumer starts. Commands::
     kiosk-central stock count    --config F --store S --sku SKU --qty Q [--reason R]
     kiosk-central report KIND    --config F --store S [--from D] [--to D] [--format F] [--by B]
     kiosk-central dead-letters   --config F [--group G] [--format table|json]
+    kiosk-central members credit --config F --store S --member M --account A --amount N --reason R
+    kiosk-central fleet keygen|sign-command|send-command|rotate-key|sign-config|send-config
 
 A consumer stops on SIGTERM or SIGINT: it finishes the batch in hand, publishes its group's
 offline state and disconnects cleanly. Exit status: 0 done, 1 failed, 2 bad usage or config.
@@ -42,7 +44,10 @@ from central.clock import utc_now_text
 from central.config import CentralConfig, CentralConfigError, load_config
 from central.deadletters import list_dead_letters
 from central.finance import FinanceHandler
+from central.fleet import add_parser as add_fleet_parser
+from central.fleet import run as run_fleet
 from central.inventory import InventoryHandler, record_back_office
+from central.members import credit_member
 from central.mqtt_link import ConsumerLink
 from central.report_format import FORMATS, render
 from central.reports import KINDS, ReportQuery, build_report
@@ -186,12 +191,33 @@ def run_report(config: CentralConfig, args: argparse.Namespace) -> int:
     engine = _engine(config)
     try:
         with engine.connect() as conn:
-            report = build_report(
-                read_only(conn), args.kind, ReportQuery(args.store, first, last, args.by == "kiosk")
+            query = ReportQuery(
+                args.store,
+                first,
+                last,
+                args.by == "kiosk",
+                args.points_cap,
+                args.stored_value_cap,
             )
+            report = build_report(read_only(conn), args.kind, query)
     finally:
         engine.dispose()
     sys.stdout.write(render(report, args.format))
+    return 0
+
+
+def run_members(config: CentralConfig, args: argparse.Namespace) -> int:
+    """``members credit``: a top-up or correction of a member's account at central."""
+    day = _day(args.day, "--day")
+    engine = _engine(config)
+    try:
+        with engine.begin() as conn:
+            after = credit_member(
+                conn, args.member, args.account, args.amount, args.store, day, args.reason
+            )
+    finally:
+        engine.dispose()
+    _say(f"member {args.member} {args.account} balance at central: {after}")
     return 0
 
 
@@ -264,11 +290,28 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--to", dest="last_day", help="last business day (default --from)")
     report.add_argument("--format", default="table", choices=FORMATS)
     report.add_argument("--by", default="store", choices=("store", "kiosk"), help="sales rows")
+    report.add_argument("--points-cap", type=int, default=0, help="members: daily points cap")
+    report.add_argument(
+        "--stored-value-cap", type=int, default=0, help="members: daily stored value cap"
+    )
+
+    members = commands.add_parser("members", help="members' accounts at central")
+    member_commands = members.add_subparsers(dest="members_command", required=True)
+    credit = with_config(
+        member_commands.add_parser("credit", help="a top-up (or, negative, a correction)")
+    )
+    credit.add_argument("--store", required=True)
+    credit.add_argument("--member", required=True)
+    credit.add_argument("--account", required=True, choices=("points", "stored_value"))
+    credit.add_argument("--amount", required=True, type=int, help="points, or minor units")
+    credit.add_argument("--reason", required=True)
+    credit.add_argument("--day", help="business day (default today)")
 
     dead = with_config(commands.add_parser("dead-letters", help="list parked payloads"))
     dead.add_argument("--group")
     dead.add_argument("--limit", type=int, default=1000)
     dead.add_argument("--format", default="table", choices=("table", "json"))
+    add_fleet_parser(commands)
     return parser
 
 
@@ -280,6 +323,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     try:
+        if args.command == "fleet":
+            return run_fleet(args, lambda path: load_config(path).mqtt, _say)
         config = load_config(args.config)
         if args.command == "db":
             engine = make_engine(config.database_url)
@@ -293,6 +338,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_stock(config, args)
         if args.command == "report":
             return run_report(config, args)
+        if args.command == "members":
+            return run_members(config, args)
         return run_dead_letters(config, args)
     except (CentralConfigError, UsageError) as exc:
         sys.stderr.write(f"kiosk-central: {exc}\n")

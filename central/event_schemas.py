@@ -19,8 +19,10 @@ from central.events import (
     Body,
     Discount,
     Envelope,
+    RefundMember,
     SaleCompleted,
     SaleLine,
+    SaleMember,
     SaleRefunded,
     SaleTotals,
     ShiftClosed,
@@ -45,6 +47,10 @@ from kiosk.protocol.refund_event import SALE_REFUNDED, SALE_REFUNDED_SCHEMA
 from kiosk.protocol.sale_event import SALE_COMPLETED, SALE_COMPLETED_SCHEMA, receipt_number
 
 SHIFT_CLOSED: Final = "shift.closed"
+# Tender types of money that went back (a refund), and those paid from a member's account.
+REFUND_TENDERS: Final = frozenset({"card", "cash", "points", "stored_value"})
+MEMBER_TENDERS: Final = frozenset({"points", "stored_value"})
+_MAX_POINTS: Final = 10**15
 SHIFT_CLOSED_SCHEMA: Final = "pos.shift.closed/1"
 _MAX_SEQ: Final = 2**63 - 1
 
@@ -144,6 +150,68 @@ def _amounts(
     return lines, totals, tenders, tax_mode
 
 
+def _count(data: Mapping[str, Any], name: str) -> int:
+    """A non-negative member figure (points, or minor units) of ``member``; 0 when absent."""
+    return need_int(data, name, "member", 0, _MAX_POINTS) if name in data else 0
+
+
+def _paid_from(tenders: tuple[TenderPaid, ...], kind: str) -> int:
+    return sum(t.amount for t in tenders if t.type == kind)
+
+
+def _sale_member(data: Mapping[str, Any], tenders: tuple[TenderPaid, ...]) -> SaleMember | None:
+    """The sale's ``member`` (optional), checked against its member tenders."""
+    if "member" not in data:
+        if any(t.type in MEMBER_TENDERS for t in tenders):
+            raise Inconsistent("points or stored_value tenders without a member")
+        return None
+    m = need_obj(data, "member")
+    member = SaleMember(
+        member_id=need_str(m, "id", "member", 64),
+        points_earned=_count(m, "points_earned"),
+        points_redeemed=_count(m, "points_redeemed"),
+        stored_value_used=_count(m, "stored_value_used"),
+    )
+    if set(m) - {"id"}:  # the figures (an older kiosk sends the id only)
+        _check(
+            "member.stored_value_used",
+            member.stored_value_used,
+            _paid_from(tenders, "stored_value"),
+        )
+        if (member.points_redeemed > 0) != (_paid_from(tenders, "points") > 0):
+            raise Inconsistent("member.points_redeemed and the points tenders disagree")
+    return member
+
+
+def _refund_member(data: Mapping[str, Any], tenders: tuple[TenderPaid, ...]) -> RefundMember | None:
+    """The refund's ``member`` (optional), checked against what went back to the accounts."""
+    if "member" not in data:
+        if any(t.type in MEMBER_TENDERS for t in tenders):
+            raise Inconsistent("points or stored_value went back without a member")
+        return None
+    m = need_obj(data, "member")
+    member = RefundMember(
+        member_id=need_str(m, "id", "member", 64),
+        points_refunded=_count(m, "points_refunded"),
+        stored_value_refunded=_count(m, "stored_value_refunded"),
+        points_reversed=_count(m, "points_reversed"),
+        points_unrecovered=_count(m, "points_unrecovered"),
+    )
+    _check(
+        "member.stored_value_refunded",
+        member.stored_value_refunded,
+        _paid_from(tenders, "stored_value"),
+    )
+    if (member.points_refunded > 0) != (_paid_from(tenders, "points") > 0):
+        raise Inconsistent("member.points_refunded and the points tenders disagree")
+    if member.points_unrecovered > member.points_reversed:
+        raise Inconsistent(
+            f"member.points_unrecovered {member.points_unrecovered} is more than "
+            f"points_reversed {member.points_reversed}"
+        )
+    return member
+
+
 def parse_sale_refunded(envelope: Envelope, data: Mapping[str, Any]) -> SaleRefunded:
     currency = _currency(data)
     refund_no = need_str(data, "refund_no", max_len=100)
@@ -157,10 +225,22 @@ def parse_sale_refunded(envelope: Envelope, data: Mapping[str, Any]) -> SaleRefu
         original_seq >= envelope.seq
     ):
         raise Inconsistent(f"original.seq {original_seq} is not before the refund's own seq")
-    if any(t.type not in ("card", "cash") for t in tenders):
-        raise Inconsistent("a refund goes back as card or cash only")
+    odd = sorted({t.type for t in tenders} - REFUND_TENDERS)
+    if odd:
+        raise Inconsistent(
+            f"a refund goes back as card, cash, points or stored_value, not {', '.join(odd)}"
+        )
+    member = _refund_member(data, tenders)
     return SaleRefunded(
-        refund_no, original_receipt, original_seq, currency, lines, totals, tenders, tax_mode
+        refund_no,
+        original_receipt,
+        original_seq,
+        currency,
+        lines,
+        totals,
+        tenders,
+        tax_mode,
+        member,
     )
 
 
@@ -206,7 +286,8 @@ def parse_sale_completed(envelope: Envelope, data: Mapping[str, Any]) -> SaleCom
             f"totals.due {totals.due} - rounding {totals.rounding} is neither gross + discount "
             f"({totals.gross + totals.discount}) nor that + tax"
         )
-    return SaleCompleted(receipt_no, currency, lines, totals, tenders, tax_mode)
+    member = _sale_member(data, tenders)
+    return SaleCompleted(receipt_no, currency, lines, totals, tenders, tax_mode, member)
 
 
 def parse_shift_closed(envelope: Envelope, data: Mapping[str, Any]) -> ShiftClosed:

@@ -105,6 +105,28 @@ class SaleTotals:
 
 
 @dataclass(frozen=True, slots=True)
+class SaleMember:
+    """A sale's ``member``: points earned and redeemed, stored value used (minor units)."""
+
+    member_id: str
+    points_earned: int = 0
+    points_redeemed: int = 0
+    stored_value_used: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RefundMember:
+    """A refund's ``member``: points and stored value given back, earned points taken back
+    (``points_unrecovered`` of them the kiosk's ledger could not take)."""
+
+    member_id: str
+    points_refunded: int = 0
+    stored_value_refunded: int = 0
+    points_reversed: int = 0
+    points_unrecovered: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class SaleCompleted:
     """``pos.sale.completed/1``; ``tax_mode`` is derived from the totals (see central.md)."""
 
@@ -114,6 +136,7 @@ class SaleCompleted:
     totals: SaleTotals
     tenders: tuple[TenderPaid, ...]
     tax_mode: str  # inclusive | exclusive
+    member: SaleMember | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +174,8 @@ class ShiftClosed:
 class SaleRefunded:
     """``pos.sale.refunded/1`` (kiosk/protocol/refund_event.py): units of a sale given back.
     Amounts carry the sign they had in the sale (gross and tax positive, discounts negative)
-    and are this refund's share; ``tenders`` are what went back (``card`` or ``cash``)."""
+    and are this refund's share; ``tenders`` are what went back (``card``, ``cash``, or
+    ``points`` / ``stored_value`` to the member's account)."""
 
     refund_no: str
     original_receipt_no: str
@@ -161,6 +185,7 @@ class SaleRefunded:
     totals: SaleTotals
     tenders: tuple[TenderPaid, ...]
     tax_mode: str  # inclusive | exclusive
+    member: RefundMember | None = None
 
 
 Body = SaleCompleted | ShiftClosed | SaleRefunded

@@ -1,5 +1,6 @@
 """The finance consumer: a ``sales`` row and ledger lines per sale, reversing ledger lines per
-refund (``central.ledger.refund_ledger``; no ``sales`` row), closed shifts reconciled, hash-chain
+refund (``central.ledger.refund_ledger``; no ``sales`` row), the member's points and stored
+value movements of both (``central.members``), closed shifts reconciled, hash-chain
 continuity per kiosk (the applier records breaks because ``checks_chain`` is set).
 
 ``FinanceHandler.apply`` and ``after_advance`` run in the consumer thread inside the batch
@@ -17,6 +18,7 @@ from central.chain import Progress
 from central.config import FinanceConfig
 from central.events import Event, SaleRefunded, ShiftClosed
 from central.ledger import refund_ledger, sale_ledger
+from central.members import event_movements, insert_movements
 from central.reconcile import insert_pending, reconcile_ready
 from central.storage import bulk_insert
 from central.storage.schema import ledger_lines, sales
@@ -35,11 +37,13 @@ class FinanceHandler:
     def apply(self, conn: Connection, events: Sequence[Event], now: str) -> None:
         sale_rows = []
         ledger_rows: list[dict[str, object]] = []
+        member_rows: list[dict[str, object]] = []
         for event in events:
             env, body = event.envelope, event.body
             if isinstance(body, ShiftClosed):
                 insert_pending(conn, env, body)
                 continue
+            member_rows.extend(event_movements(env, body))
             if isinstance(body, SaleRefunded):
                 ledger_rows.extend(
                     {
@@ -101,6 +105,8 @@ class FinanceHandler:
             bulk_insert(conn, sales, sale_rows)
         if ledger_rows:
             bulk_insert(conn, ledger_lines, ledger_rows)
+        if member_rows:
+            insert_movements(conn, member_rows)
 
     def after_advance(self, conn: Connection, progress: Progress, now: str) -> None:
         reconcile_ready(conn, self.group, progress.kiosk_id, progress.contiguous_seq, now)

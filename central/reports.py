@@ -1,4 +1,4 @@
-"""``kiosk-central report sales|tax|tenders|stock|shifts|discrepancies``: the queries.
+"""``kiosk-central report sales|tax|tenders|stock|shifts|discrepancies|members``: the queries.
 
 Called by the CLI (main thread) on a read-only connection. Each report is a ``Report``: columns
 with their kind (``money`` is minor units in the row's ``currency``, ``qty`` thousandths of a
@@ -15,9 +15,10 @@ from typing import Any, Final
 from sqlalchemy import Connection, case, func, select
 
 from central.finance import daily_summaries
+from central.members import member_problems
 from central.storage.schema import discrepancies, ledger_lines, shifts, stock_items, stock_movements
 
-KINDS: Final = ("sales", "tax", "tenders", "stock", "shifts", "discrepancies")
+KINDS: Final = ("sales", "tax", "tenders", "stock", "shifts", "discrepancies", "members")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,8 @@ class ReportQuery:
     first_day: str
     last_day: str
     per_kiosk: bool = False
+    points_cap: int = 0  # members: the daily caps of the kiosks' [loyalty] (0: not checked)
+    stored_value_cap: int = 0
 
 
 def _sales(conn: Connection, q: ReportQuery) -> Report:
@@ -236,6 +239,39 @@ def _discrepancies(conn: Connection, q: ReportQuery) -> Report:
     return Report(f"Discrepancies of {q.store_id}, {q.first_day}..{q.last_day}", columns, rows)
 
 
+def _members(conn: Connection, q: ReportQuery) -> Report:
+    rows = [
+        {
+            "business_day": m.business_day,
+            "member_id": m.member_id,
+            "kiosks": ",".join(m.kiosks),
+            "points_spent": m.points_spent,
+            "stored_value_spent": m.stored_value_spent,
+            "points_balance": m.points_balance,
+            "stored_value_balance": m.stored_value_balance,
+            "problem": "; ".join(m.problems),
+        }
+        for m in member_problems(
+            conn, q.store_id, q.first_day, q.last_day, q.points_cap, q.stored_value_cap
+        )
+    ]
+    columns = (
+        Column("business_day"),
+        Column("member_id"),
+        Column("kiosks"),
+        Column("points_spent", "int"),
+        Column("stored_value_spent", "int"),
+        Column("points_balance", "int"),
+        Column("stored_value_balance", "int"),
+        Column("problem"),
+    )
+    return Report(
+        f"Members over the caps or below zero, {q.store_id}, {q.first_day}..{q.last_day}",
+        columns,
+        rows,
+    )
+
+
 _BUILDERS: Final[dict[str, Callable[[Connection, ReportQuery], Report]]] = {
     "sales": _sales,
     "tax": _tax,
@@ -243,6 +279,7 @@ _BUILDERS: Final[dict[str, Callable[[Connection, ReportQuery], Report]]] = {
     "stock": _stock,
     "shifts": _shifts,
     "discrepancies": _discrepancies,
+    "members": _members,
 }
 
 

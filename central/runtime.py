@@ -14,12 +14,19 @@
 
 A crash anywhere loses nothing: unacked messages are redelivered by the broker (persistent
 session) and recognised by ``event_id``.
+
+Under systemd (``Type=notify``, systemd/kiosk-central-*.service) the loop sends ``READY=1``
+once it runs, ``WATCHDOG=1`` from its own turns (so a stuck loop is restarted) and
+``STOPPING=1`` when it stops: ``SdNotify``, one datagram to ``$NOTIFY_SOCKET`` (central may not
+import ``kiosk.app.sd_notify``, the kiosk's copy of the protocol).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import queue
+import socket
 import threading
 import time
 import uuid
@@ -69,6 +76,35 @@ def resend_command(from_seq: int, to_seq: int) -> tuple[str, dict[str, Any]]:
     return cmd_id, command_request(cmd_id, "resend", resend_request(from_seq, to_seq))
 
 
+class SdNotify:
+    """systemd's notify protocol from ``$NOTIFY_SOCKET`` / ``$WATCHDOG_USEC`` (no-op without)."""
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        env = dict(os.environ) if env is None else env
+        address = env.get("NOTIFY_SOCKET", "")
+        self.address: str | bytes | None = (
+            b"\0" + address[1:].encode() if address.startswith("@") else address or None
+        )
+        usec = env.get("WATCHDOG_USEC", "")
+        mine = env.get("WATCHDOG_PID", str(os.getpid())) == str(os.getpid())
+        self.every_s = int(usec) / 2e6 if usec.isdigit() and int(usec) > 0 and mine else None
+        self._next = 0.0
+
+    def send(self, state: str) -> None:
+        if self.address is None:
+            return
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+                sock.sendto(state.encode(), self.address)
+        except OSError as exc:  # nobody listens: make run's listener is gone after start
+            logger.info("sd_notify %s not sent: %s", state.split("\n", maxsplit=1)[0], exc)
+
+    def watchdog(self, now: float) -> None:
+        if self.every_s is not None and now >= self._next:
+            self._next = now + self.every_s
+            self.send("WATCHDOG=1")
+
+
 @dataclass
 class Stats:
     applied: int = 0
@@ -110,6 +146,7 @@ class ConsumerRuntime:
         self._alerts_in_flight: dict[int, Published] = {}
         self._next_alert_poll = 0.0
         self._next_stats = clock() + STATS_EVERY_S
+        self.notify = SdNotify()
 
     def run(self, stop: threading.Event) -> None:
         """Consume until ``stop`` is set (the current batch is finished first)."""
@@ -119,7 +156,9 @@ class ConsumerRuntime:
                     self.gaps.observe(progress)
         except SQLAlchemyError as exc:
             logger.error("cannot read the kiosks' seq state at start (gaps found later): %s", exc)
+        self.notify.send(f"READY=1\nSTATUS={self.group} consumer running")
         while not stop.is_set():
+            self.notify.watchdog(self.clock())
             batch = self._take_batch()
             if batch:
                 self._process(batch, stop)
@@ -130,6 +169,7 @@ class ConsumerRuntime:
             except SQLAlchemyError as exc:
                 logger.error("database unavailable for resends/alerts, trying later: %s", exc)
             self._log_stats()
+        self.notify.send("STOPPING=1")
 
     def _take_batch(self) -> list[Inbound]:
         inbox = self.link.inbox

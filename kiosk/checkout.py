@@ -9,7 +9,7 @@ This module is the lane's frame: dispatch, persistence after every command, inte
 (open and close), starting a sale, the status light and the view. The commands themselves live
 beside it and work on the same ``Lane.state``:
 
-    kiosk.lane_items       scan, add, search, set_qty, remove_line
+    kiosk.lane_items       scan, add, search, categories, set_qty, remove_line
     kiosk.lane_promotions  re-pricing the basket after every change; coupon scans
     kiosk.lane_members     member, member_phone, redeem (points and stored value)
     kiosk.lane_attendant   clear, void_line, price_override, discount_line, cancel_sale,
@@ -19,6 +19,7 @@ beside it and work on the same ``Lane.state``:
     kiosk.lane_completion  recording the paid sale and queueing its receipt
     kiosk.lane_printing    print jobs: running, failing, retry_print, reprint, recovery
     kiosk.lane_devices     device events (drawer, printer, scanner) and device health
+    kiosk.lane_idle        the idle timeout: prompt, then suspend an abandoned sale; still_here
     kiosk.lane_recovery    restoring after a start or crash, storage faults
     kiosk.lane_returns     return_start, return_line, return_confirm, return_cancel
                            (receipt scans too; paying out: kiosk.lane_refunding)
@@ -51,11 +52,18 @@ from kiosk.interventions import Intervention, Reason, Resolution, blocking, open
 from kiosk.lane_attendant import AttendantDesk
 from kiosk.lane_completion import Completion
 from kiosk.lane_devices import Devices
+from kiosk.lane_idle import IdleWatch
 from kiosk.lane_items import Items
 from kiosk.lane_members import MemberDesk
 from kiosk.lane_printing import Printing
 from kiosk.lane_promotions import LanePromotions
-from kiosk.lane_protocol import Command, not_found, parse_command, wrong_state
+from kiosk.lane_protocol import (
+    Command,
+    MissingArgument,
+    not_found,
+    parse_command,
+    wrong_state,
+)
 from kiosk.lane_recovery import Recovery
 from kiosk.lane_returns import Returns
 from kiosk.lane_shift import Shifts
@@ -140,6 +148,7 @@ class Lane:
         self.returns = Returns(self)
         self.shifts = Shifts(self)
         self.promos = LanePromotions(self)
+        self.idle = IdleWatch(self)
         self._dirty = False
         self._saved: Mapping[str, Any] = self.state.to_snapshot()
         self._audits: list[tuple[str, dict[str, Any]]] = []
@@ -154,6 +163,7 @@ class Lane:
             "scan": lambda c: items.scan(c.text("code")),
             "add": items.cmd_add,
             "search": items.cmd_search,
+            "categories": items.cmd_categories,
             "set_qty": items.cmd_set_qty,
             "remove_line": items.cmd_remove_line,
             "member": self.members.cmd_member,
@@ -161,7 +171,8 @@ class Lane:
             "redeem": self.members.cmd_redeem,
             "staff_login": staff.cmd_staff_login,
             "staff_logout": staff.cmd_staff_logout,
-            "clear": desk.cmd_clear,
+            "clear": self.idle.cmd_clear,  # abandoned sales; the rest: desk.cmd_clear
+            "still_here": self.idle.cmd_still_here,
             "void_line": desk.cmd_void_line,
             "price_override": desk.cmd_price_override,
             "discount_line": desk.cmd_discount_line,
@@ -203,6 +214,7 @@ class Lane:
 
         def run() -> None:
             command = parse_command(message)
+            self.idle.note_input(command.name)
             self._handlers[command.name](command)
 
         return self._transact(run, command_id)
@@ -215,12 +227,13 @@ class Lane:
     def tick(self) -> list[Event]:
         """Periodic work (the lane runner calls it about twice a second): device polls such as
         the drawer's left-open check and the light's escalation, a scanner disconnected too
-        long, the device health list."""
+        long, the device health list, the idle timeout (``kiosk.lane_idle``)."""
 
         def run() -> None:
             for poll in self.deps.pollers:
                 poll()
             self.devices.poll()
+            self.idle.poll()
 
         return self._transact(run, None)
 
@@ -242,7 +255,8 @@ class Lane:
         except (LaneError, AuthError) as exc:
             code = exc.code if isinstance(exc, LaneError) else "auth_failed"
             self._roll_back()
-            self.emit("error", code=code, message=str(exc))
+            extra = exc.details if isinstance(exc, MissingArgument) else {}
+            self.emit("error", code=code, message=str(exc), **extra)
         except StoreError as exc:
             ids = {"kiosk": self.config.kiosk.id, "sale": self.state.sale_id}
             logger.error("store failure", extra={**ids, "error": str(exc)})
@@ -394,6 +408,7 @@ class Lane:
             raise wrong_state(f"the lane is out of service: {self.state.out_of_service_reason}")
         if mode == "paying":
             raise wrong_state("payment has started; cancel the payment to change the basket")
+        self.idle.check_not_suspended()
 
     def require_selling(self) -> None:
         """Make sure a sale is open for items: start one from idle/complete."""

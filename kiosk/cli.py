@@ -2,17 +2,20 @@
 and the installer's device tools.
 
     kiosk sim [--json] [--demo] [--fake-devices]   the lane with a text or JSON-lines front end
+    kiosk run [--windowed] [--size WxH] [--commands FIFO]   the Kivy touchscreen (fullscreen)
+    kiosk run --headless [--demo] [--commands FIFO]   no screen: the lane as a service
     kiosk demo init --dir DIR              a ready-to-sell demo kiosk (config, db, catalog, staff)
     kiosk db check | backup PATH | restore PATH
     kiosk catalog import FILE
     kiosk promo import FILE                promotion rules from a JSON or TOML file
     kiosk staff import FILE | kiosk members import FILE
+    kiosk members credit --member ID --amount N --staff ID --reason TEXT [--account A]
     kiosk config check FILE                the config and every [devices.*] table, nothing opened
     kiosk hw list [--json]                 each configured device: found/opened, health
     kiosk hw test printer|drawer|light|scanner   test page, pulse, light cycle, echo a scan
 
 Every command but ``demo init`` and ``config check`` takes ``--config FILE`` (default:
-``$KIOSK_CONFIG``, else ``/etc/kiosk/kiosk.toml``). ``sim`` and ``hw`` take the kiosk's lock
+``$KIOSK_CONFIG``, else ``/etc/kiosk/kiosk.toml``). ``run``, ``sim`` and ``hw`` take the lock
 (``<data_dir>/kiosk.lock``): while one of them runs, the others are refused. Errors print one
 clear line on stderr and exit with status 2 (usage or configuration) or 1 (anything else: a
 device that cannot be opened, the lock held by another process).
@@ -64,6 +67,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="drive the fakes instead of the configured devices (settings are still checked)",
     )
 
+    run = sub.add_parser("run", help="the touchscreen kiosk (Kivy), fullscreen")
+    _config_arg(run)
+    run.add_argument("--windowed", action="store_true", help="a normal window (development)")
+    run.add_argument("--size", help="window size WIDTHxHEIGHT, e.g. 800x480 or 1080x1920")
+    run.add_argument(
+        "--fake-devices", action="store_true", help="simulated devices instead of the configured"
+    )
+    run.add_argument("--high-contrast", action="store_true", help="the high-contrast palette")
+    run.add_argument("--font", help="a font file with CJK glyphs (overrides [ui] font)")
+    run.add_argument(
+        "--headless", action="store_true", help="no screen: the lane as a service (until SIGTERM)"
+    )
+    run.add_argument("--demo", action="store_true", help="headless: sell the demo basket once")
+    run.add_argument("--commands", help="a named pipe to read sim text commands from")
+
     hw = sub.add_parser("hw", help="device tools for installers (stop the kiosk first)")
     hw_sub = hw.add_subparsers(dest="action", required=True)
     hw_list = hw_sub.add_parser("list", help="configured devices: found, opened, health")
@@ -107,6 +125,17 @@ def build_parser() -> argparse.ArgumentParser:
         imp = p_sub.add_parser("import", help=f"replace the {group} from a CSV file")
         _config_arg(imp)
         imp.add_argument("file")
+        if group == "members":
+            top = p_sub.add_parser("credit", help="top up a member's stored value (or points)")
+            _config_arg(top)
+            top.add_argument("--member", required=True, help="the member id (C0001)")
+            top.add_argument("--amount", required=True, help="50.00 (stored value) or points")
+            top.add_argument("--staff", required=True, help="who took the money (staff id)")
+            top.add_argument("--reason", required=True, help="the top-up receipt or voucher")
+            top.add_argument(
+                "--account", default="stored_value", choices=("stored_value", "points")
+            )
+            top.add_argument("--day", help="business day YYYY-MM-DD (default: today's)")
 
     promo = sub.add_parser("promo", help="promotion tools")
     promo_sub = promo.add_subparsers(dest="action", required=True)
@@ -154,6 +183,22 @@ def _dispatch(args: argparse.Namespace) -> int:
     command = args.command
     if command == "sim":
         return _sim(args)
+    if command == "run" and args.headless:
+        from kiosk.app.lane_service import run_lane_service
+
+        return run_lane_service(args.config, demo=args.demo, commands=args.commands)
+    if command == "run":
+        from kiosk.app.gui import GuiOptions, parse_size, run_gui
+
+        options = GuiOptions(
+            windowed=args.windowed,
+            size=parse_size(args.size) if args.size else None,
+            fake_devices=args.fake_devices,
+            high_contrast=args.high_contrast,
+            font=args.font,
+            commands=args.commands,
+        )
+        return run_gui(args.config, options)
     if command == "sync":
         from kiosk.sync.__main__ import main as sync_main
 
@@ -169,6 +214,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _hw(args)
     if command == "promo":
         return _promo_import(args)
+    if command == "members" and args.action == "credit":
+        return _members_credit(args)
     return _import(command, args)
 
 
@@ -266,6 +313,10 @@ def _config_check(path: str) -> int:
     time_zone(config)
     device_settings(config)  # each [devices.*] table against its adapter; opens nothing
     SyncSettings.from_config(config, config.sync, base_dir=Path(path).resolve().parent)
+    from kiosk.store.catalog_categories import picture_warnings
+
+    for warning in picture_warnings(config.paths.db, config.paths.pictures):
+        print(f"warning: {warning}", file=sys.stderr)
     print(
         f"{path}: ok (store {config.store.id}, kiosk {config.kiosk.id}, "
         f"{config.store.currency}, tax {config.tax.mode} {config.tax.rounding})"
@@ -322,6 +373,34 @@ def _promo_import(args: argparse.Namespace) -> int:
         f"imported {report.promotions} promotions, version {report.version} "
         f"({report.currency}){replaced}"
     )
+    return 0
+
+
+def _members_credit(args: argparse.Namespace) -> int:
+    """``kiosk members credit``: an audited top-up (kiosk.store.loyalty_admin)."""
+    from datetime import datetime
+
+    from kiosk.app import open_store, read_config
+    from kiosk.app.loading import time_zone
+    from kiosk.store.loyalty_admin import TopUpError, parse_amount, top_up
+    from kiosk.timefmt import business_day
+
+    config = read_config(args.config)
+    tz = time_zone(config)
+    day = (
+        args.day
+        or business_day(datetime.now(tz), tz, config.store.business_day_cutoff_hour).isoformat()
+    )
+    db = open_store(config)
+    try:
+        amount = parse_amount(args.amount, args.account, config.store.currency)
+        done = top_up(db, args.member, args.account, amount, args.staff, args.reason, day)
+    except TopUpError as exc:
+        print(f"kiosk: members credit: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        db.conn.close()
+    print(f"credited {done.amount} {done.account} to {done.member_id}: balance {done.balance}")
     return 0
 
 
@@ -397,6 +476,11 @@ def _demo_init(folder: Path, catalog: str | None) -> int:
             members = import_members(db, str(members_csv), member_key(config))
     finally:
         db.conn.close()
+    pictures = Path(config.paths.pictures)  # the demo categories' pictures
+    pictures.mkdir(parents=True, exist_ok=True)
+    for picture in (demo / "pictures").iterdir():
+        if picture.name.endswith(".png"):
+            (pictures / picture.name).write_bytes(picture.read_bytes())
     print(
         f"demo kiosk ready in {folder}: {report.products} products, {staff} staff, "
         f"{members} members; config {config_path}"

@@ -42,6 +42,7 @@ __all__ = [
     "StaffConfig",
     "StoreConfig",
     "TaxConfig",
+    "UiConfig",
     "VariableMeasureLayout",
     "parse_config",
 ]
@@ -67,6 +68,10 @@ class KioskConfig:
     id: str = "s0001-k01"
     languages: tuple[str, ...] = ("zh_CN", "en")
     default_language: str = "zh_CN"
+    # An abandoned basket (kiosk.lane_idle): prompt the customer after this long without
+    # input, then suspend the sale for an attendant this long after the prompt.
+    idle_prompt_s: float = 60.0
+    idle_suspend_s: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -239,6 +244,7 @@ class PathsConfig:
     backups: str = "var/kiosk/backups"
     receipts: str = "var/kiosk/receipts"
     log_dir: str = "var/kiosk/log"
+    pictures: str = "var/kiosk/pictures"  # category pictures (catalog ``category_picture``)
 
 
 @dataclass(frozen=True)
@@ -247,6 +253,15 @@ class ReceiptConfig:
     header: tuple[str, ...] = ()
     footer: tuple[str, ...] = ("Thank you / 谢谢惠顾",)
     language: str = ""  # empty: the customer's language
+
+
+@dataclass(frozen=True)
+class UiConfig:
+    """The touchscreen (``kiosk run``; ``--font`` and ``--high-contrast`` override)."""
+
+    font: str = ""  # a font file with CJK glyphs; empty: Noto Sans CJK (fonts-noto-cjk)
+    high_contrast: bool = False
+    attract_after_receipt_s: float = 30.0  # receipt screen -> next customer (QR: 3 times)
 
 
 @dataclass(frozen=True)
@@ -265,6 +280,7 @@ class Config:
     loyalty: LoyaltyConfig = field(default_factory=LoyaltyConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     receipt: ReceiptConfig = field(default_factory=ReceiptConfig)
+    ui: UiConfig = field(default_factory=UiConfig)
     # The raw [sync] table: `kiosk sync` validates it into kiosk.sync.settings.SyncSettings
     # (and `kiosk config check` does too), because its keys belong to that adapter.
     sync: Mapping[str, Any] = field(default_factory=dict)

@@ -37,6 +37,7 @@ from kiosk.config import (
     StaffConfig,
     StoreConfig,
     TaxConfig,
+    UiConfig,
     VariableMeasureLayout,
 )
 from kiosk.errors import ConfigError
@@ -151,8 +152,24 @@ def _kiosk(s: _Section, store_id: str) -> KioskConfig:
     default_language = s.get("default_language", str, languages[0])
     if default_language not in languages:
         raise ConfigError(s.key("default_language"), f"{default_language!r} is not in languages")
+    idle_prompt_s = _idle_seconds(s, "idle_prompt_s", d.idle_prompt_s)
+    idle_suspend_s = _idle_seconds(s, "idle_suspend_s", d.idle_suspend_s)
     s.finish()
-    return KioskConfig(id=kiosk_id, languages=languages, default_language=default_language)
+    return KioskConfig(
+        id=kiosk_id,
+        languages=languages,
+        default_language=default_language,
+        idle_prompt_s=idle_prompt_s,
+        idle_suspend_s=idle_suspend_s,
+    )
+
+
+def _idle_seconds(s: _Section, key: str, default: float) -> float:
+    """``kiosk.idle_prompt_s`` / ``kiosk.idle_suspend_s``: more than 0, less than an hour."""
+    value = s.get(key, float, default)
+    if not 0 < value < 3600:
+        raise ConfigError(s.key(key), f"{value} must be more than 0 and less than 3600 seconds")
+    return value
 
 
 def _rate(section: _Section, code: str, value: Any) -> Decimal:
@@ -469,6 +486,7 @@ def _paths(s: _Section) -> PathsConfig:
         backups=s.get("backups", str, f"{data_dir}/backups"),
         receipts=s.get("receipts", str, f"{data_dir}/receipts"),
         log_dir=s.get("log_dir", str, f"{data_dir}/log"),
+        pictures=s.get("pictures", str, f"{data_dir}/pictures"),
     )
     s.finish()
     return cfg
@@ -487,6 +505,28 @@ def _receipt(s: _Section, languages: tuple[str, ...]) -> ReceiptConfig:
         header=s.text_list("header", d.header),
         footer=s.text_list("footer", d.footer),
         language=language,
+    )
+    s.finish()
+    return cfg
+
+
+FONT_SUFFIXES = (".ttf", ".otf", ".ttc")
+
+
+def _ui(s: _Section) -> UiConfig:
+    d = UiConfig()
+    font = s.get("font", str, d.font)
+    if font and not (font.startswith("/") and font.lower().endswith(FONT_SUFFIXES)):
+        raise ConfigError(
+            s.key("font"), f"{font!r} is not an absolute path of a {'/'.join(FONT_SUFFIXES)} file"
+        )
+    after = s.get("attract_after_receipt_s", float, d.attract_after_receipt_s)
+    if not 5 <= after <= 600:
+        raise ConfigError(s.key("attract_after_receipt_s"), f"{after:g} is outside 5..600 seconds")
+    cfg = UiConfig(
+        font=font,
+        high_contrast=s.get("high_contrast", bool, d.high_contrast),
+        attract_after_receipt_s=after,
     )
     s.finish()
     return cfg
@@ -522,6 +562,7 @@ def parse_config(
         loyalty=_loyalty(root.sub("loyalty")),
         paths=_paths(root.sub("paths")),
         receipt=_receipt(root.sub("receipt"), kiosk.languages),
+        ui=_ui(root.sub("ui")),
         sync=_raw_table(root.sub("sync")),
     )
     root.finish()

@@ -33,6 +33,7 @@ Reason = Literal[
     "drawer_left_open",
     "scanner_disconnected",
     "storage",
+    "abandoned",
 ]
 
 REASONS: Final[tuple[str, ...]] = Reason.__args__  # type: ignore[attr-defined]
@@ -52,7 +53,8 @@ NON_BLOCKING: Final[frozenset[str]] = frozenset(
 # ``cleared_by`` of an intervention a device closed itself (drawer shut, paper refilled...).
 DEVICE: Final = "device"
 
-Resolution = Literal["approve", "reject"]
+# ``resume`` and ``cancel`` clear an ``abandoned`` sale (kiosk.lane_idle).
+Resolution = Literal["approve", "reject", "resume", "cancel"]
 
 
 @dataclass(frozen=True, slots=True)

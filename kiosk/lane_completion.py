@@ -2,7 +2,8 @@
 the lane thread.
 
 When the tenders cover the sale, ``complete_if_paid`` builds the ``CompletedSale`` and commits
-it with its journal entry, outbox event, the next lane snapshot AND its receipt print job in ONE
+it with its journal entry, outbox event, member ledger rows, coupon redemptions (with their
+``coupon_redeemed`` audit rows), the next lane snapshot AND its receipt print job in ONE
 transaction (``LaneStore.complete_sale`` with a receipt builder; idempotent on the sale id, so a
 retry after a crash or a storage fault never records it, or queues its receipt, twice). Only
 after that commit is the sale shown as paid, with the receipt on screen, and the queued job
@@ -61,6 +62,9 @@ class Completion:
             attendant_actions=tuple(state.actions),
             basket_adjustments=tuple(state.basket.adjustments),
             loyalty=lane.members.sale_activity(totals),
+            redeemed_coupons=tuple(
+                (code, tuple(rule_ids)) for code, rule_ids in sorted(state.redeemed_coupons.items())
+            ),
         )
         local_time = local_display(now, deps.tz)
         built: list[Receipt] = []
@@ -75,7 +79,6 @@ class Completion:
         record = deps.store.complete_sale(sale, committed, receipt=receipt_document)
         lane.state = after
         lane.note_saved(committed)
-        self._record_coupons(sale, state.redeemed_coupons)
         receipt = built[0] if built else self._recorded_receipt(sale, record, local_time)
         lane.printing.show(receipt)
         logger.info(
@@ -98,18 +101,6 @@ class Completion:
             hash=record.hash,
         )
         lane.printing.run_pending()
-
-    def _record_coupons(self, sale: CompletedSale, redeemed: Mapping[str, list[str]]) -> None:
-        """Count the coupons the recorded sale redeemed (idempotent per sale) and audit them."""
-        port = self.lane.deps.promotions
-        if port is None or not redeemed:
-            return
-        port.record_redeemed(sale.sale_id, sale.member_id, redeemed, sale.occurred_at)
-        for code, rule_ids in sorted(redeemed.items()):
-            self.lane.audit_later(
-                "coupon_redeemed",
-                {"sale_id": sale.sale_id, "code": code, "rules": list(rule_ids)},
-            )
 
     def _recorded_receipt(
         self, sale: CompletedSale, record: SaleRecord, local_time: str

@@ -9,7 +9,12 @@ accepted report is answered with a ``device_status`` event (``device``, ``status
 
 - ``drawer``: ``opened`` notes the time; ``left_open`` opens a non-blocking ``drawer_left_open``
   task (once per opening); ``closed`` closes that task by itself (``cleared_by`` ``device``)
-  and writes a ``drawer_closed`` audit row with the open and close times for the shift report.
+  and writes a ``drawer_closed`` audit row with the open and close times for the shift report;
+  ``not_opened`` (a pulse the drawer's own thread could not confirm, after its retry) is a
+  ``device_fault`` with a ``drawer_fault`` task, as a failed pulse on the lane thread is. The
+  last of these is the drawer's ``state`` in the view's device list (``open``, ``closed``,
+  ``not_opened``; null before the drawer reported anything), so the attendant screen can wait
+  for the drawer to close.
 - ``printer``: ``paper_near_end`` opens the ``paper_low`` task (once, until the paper is seen
   refilled); ``paper_out``, ``cover_open`` and ``offline`` open one ``printer_fault`` without a
   job; ``paper_ok``, ``cover_closed`` and ``back_online`` close it once the printer's status
@@ -53,7 +58,7 @@ SCANNER_REJECTS: Final[tuple[str, ...]] = (
 )
 
 DEVICE_KINDS: Final[Mapping[str, tuple[str, ...]]] = {
-    "drawer": ("opened", "closed", "left_open"),
+    "drawer": ("opened", "closed", "left_open", "not_opened"),
     "printer": (
         "paper_near_end",
         "paper_out",
@@ -70,6 +75,14 @@ DEVICE_KINDS: Final[Mapping[str, tuple[str, ...]]] = {
 SCANNER_LOST_AFTER_S: Final = 10.0
 # How often the tick reads the device health list again.
 HEALTH_EVERY_S: Final = 5.0
+
+# The drawer's state in the view after each of its reports.
+_DRAWER_STATES: Final[Mapping[str, str]] = {
+    "opened": "open",
+    "left_open": "open",
+    "closed": "closed",
+    "not_opened": "not_opened",
+}
 
 _PRINTER_FAULTS: Final[Mapping[str, str]] = {
     "paper_out": "paper_out: the printer is out of paper",
@@ -102,6 +115,8 @@ class Devices:
         self.health: list[dict[str, Any]] = []
         self._health_read_at: float | None = None
         self._scanners_down: dict[str, _Down] = {}
+        self._drawer_state: str | None = None
+        self._drawer_name = "drawer"
 
     # ------------------------------------------------------------------ health
     def read_health(self) -> bool:
@@ -125,12 +140,25 @@ class Devices:
                 "ok": bool(entry.get("ok", False)),
                 "detail": str(entry.get("detail", "")),
                 "fake": _is_fake(entry),
+                **({"state": self.drawer_state} if self._is_drawer(entry) else {}),
             }
             for entry in entries
         ]
         changed = fresh != self.health
         self.health = fresh
         return changed
+
+    def _is_drawer(self, entry: Mapping[str, Any]) -> bool:
+        device = entry.get("device")
+        return device == "drawer" or (device is None and entry.get("name") == self._drawer_name)
+
+    @property
+    def drawer_state(self) -> str | None:
+        """``open``, ``closed`` or ``not_opened`` as the drawer last reported; ``open`` after
+        a restart while kiosk.db says it was open; None when nothing is known."""
+        if self._drawer_state is None and self.lane.state.drawer_opened_at is not None:
+            return "open"
+        return self._drawer_state
 
     @property
     def fake_hardware(self) -> bool:
@@ -164,7 +192,14 @@ class Devices:
     def _drawer(self, status: str, name: str, info: Mapping[str, Any]) -> None:
         lane = self.lane
         state = lane.state
-        if status == "opened":
+        self._drawer_name = name
+        self._drawer_state = _DRAWER_STATES[status]
+        if status == "not_opened":
+            message = str(info.get("message") or "the drawer did not open")
+            lane.emit("device_fault", device="drawer", message=message)
+            if not open_of(state.interventions, "drawer_fault"):
+                lane.open_intervention("drawer_fault", message=message)
+        elif status == "opened":
             state.drawer_opened_at = str(info.get("at") or lane.now_iso())
             lane.touch()
         elif status == "left_open":

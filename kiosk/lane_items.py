@@ -1,7 +1,7 @@
 """The lane's items: scanning, lookup without a barcode, quantities, removing lines. Pure core.
 
 Called on the lane thread by ``kiosk.checkout.Lane`` (which owns the state and dispatches the
-commands ``scan``, ``add``, ``search``, ``set_qty`` and ``remove_line``). A scan is
+commands ``scan``, ``add``, ``search``, ``categories``, ``set_qty`` and ``remove_line``). A scan is
 classified by ``kiosk.barcodes``; product scans become basket lines here, other scans (staff
 badges, wallet and member codes) are handed to the part of the lane that owns them. Item checks
 that need an attendant (unknown item, not for sale, expired item, quantity limit, age check)
@@ -20,7 +20,7 @@ from kiosk.basket import Line
 from kiosk.catalog import Product
 from kiosk.errors import InvalidCommand
 from kiosk.interventions import Intervention, open_of
-from kiosk.lane_protocol import Command, not_found
+from kiosk.lane_protocol import Command, MissingArgument, not_found
 from kiosk.money import exponent
 from kiosk.staff import StaffMember
 
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from kiosk.checkout import Lane
 
 ZERO_LABEL = "The weight or price on this label is zero: please weigh the item again."
+SEARCH_PAGE_SIZE = 20
 
 
 class Items:
@@ -140,7 +141,12 @@ class Items:
                     f"{product.sku} is sold by weight: give add.weight_kg, not qty"
                 )
             if "weight_kg" not in args:
-                raise InvalidCommand(f"{product.sku} is sold by weight: add needs 'weight_kg'")
+                raise MissingArgument(
+                    f"{product.sku} is sold by weight: add needs 'weight_kg'",
+                    "weight_kg",
+                    unit=product.unit,
+                    sku=product.sku,
+                )
             qty = command.decimal("weight_kg")
             if not Decimal("0.001") <= qty <= Decimal(100):
                 raise InvalidCommand(f"add.weight_kg {qty} is outside 0.001..100 kg")
@@ -170,16 +176,40 @@ class Items:
         return product
 
     def cmd_search(self, command: Command) -> None:
+        """A page of a name search, or of a category's products (``category``: ``query`` may
+        then be empty). An unknown category has no products."""
         page = int(command.args.get("page", 0))
         if page < 0:
             raise InvalidCommand("search.page must be 0 or more")
-        result = self.lane.deps.catalog.search(command.text("query"), page=page, page_size=20)
+        category = command.text("category")
+        if "category" in command.args and not category.strip():
+            raise InvalidCommand("search.category must not be empty")
+        result = self.lane.deps.catalog.search(
+            command.text("query"), page=page, page_size=SEARCH_PAGE_SIZE, category=category
+        )
         self.lane.emit(
             "search_results",
             query=result.query,
+            category=result.category,
             page=result.page,
             has_more=result.has_more,
             products=[self.product_view(p) for p in result.products],
+        )
+
+    def cmd_categories(self, _command: Command) -> None:
+        """The categories with products for sale, named in the lane's current language."""
+        language = self.lane.state.language
+        self.lane.emit(
+            "categories",
+            categories=[
+                {
+                    "category": c.category,
+                    "name": c.name(language),
+                    "count": c.count,
+                    "picture": c.picture,
+                }
+                for c in self.lane.deps.catalog.categories()
+            ],
         )
 
     def product_view(self, product: Product) -> dict[str, Any]:

@@ -33,10 +33,12 @@ COMMANDS: Final[dict[str, dict[str, ArgSpec]]] = {
         "qty": ("decimal", False),
         "weight_kg": ("decimal", False),
     },
-    "search": {"query": ("str", True), "page": ("int", False)},
+    "search": {"query": ("str", True), "page": ("int", False), "category": ("str", False)},
+    "categories": {},
     "set_qty": {"line": ("int", True), "qty": ("decimal", True)},
     "remove_line": {"line": ("int", True)},
     "help": {},
+    "still_here": {},
     "member": {"code": ("str", True)},
     "member_phone": {"phone": ("str", True)},
     "redeem": {"type": ("str", True), "amount": ("int", False)},
@@ -94,6 +96,17 @@ ERROR_CODES: Final[dict[str, str]] = {
 SECRET_ARGS: Final[frozenset[tuple[str, str]]] = frozenset(
     {("member_phone", "phone"), ("staff_login", "pin")}
 )
+
+
+class MissingArgument(InvalidCommand):
+    """An ``invalid_command`` for an argument this product needs but the command lacks (an
+    item sold by weight added without ``weight_kg``). Its ``error`` event also carries
+    ``needs`` (the argument's name) and ``details`` such as the product's ``unit`` and
+    ``sku``, so a front end can ask for it without reading the message."""
+
+    def __init__(self, message: str, needs: str, **details: str) -> None:
+        super().__init__(message)
+        self.details: dict[str, str] = {"needs": needs, **details}
 
 
 def wrong_state(message: str) -> LaneError:

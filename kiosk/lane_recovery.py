@@ -79,6 +79,7 @@ class Recovery:
             except StoreError as exc:
                 self._log("cannot complete the paid sale", exc)
                 lane.go_out_of_service(f"storage: {exc}")
+        lane.idle.after_restore()  # a suspended sale stays suspended, with its intervention
         try:
             lane.save_now()
             lane.write_audits()

@@ -11,7 +11,9 @@ The order of the writes is the guarantee (docs/returns-and-shifts.md):
    cash (``method`` cash) when nothing is unknown;
 2. when every card part is approved, ``RefundStore.record_refund`` commits the refund in ONE
    transaction: the refunded quantities checked again, the sealed ``pos.sale.refunded/1``
-   event (journal + outbox), the refund rows, the slip's print job and the draft dropped;
+   event (journal + outbox), the refund rows, the member ledger rows (points and stored value
+   given back, earned points taken back: no terminal is asked for them), the slip's print job
+   and the draft dropped;
 3. only then the slip prints (``kiosk.lane_printing``) and, when cash goes back, the drawer
    opens (``Tendering.pulse_drawer``).
 """
@@ -58,6 +60,16 @@ class Payout:
         if card is None:
             return False
         tenders, moved = card
+        tenders.extend(
+            RefundTender(
+                part.account,
+                part.amount,
+                lane.deps.ids.new_id(),
+                part.account,
+                points=part.points,
+            )
+            for part in plan.member
+        )
         if moved:
             tenders.append(RefundTender("cash", moved, lane.deps.ids.new_id(), "card"))
         if plan.cash:

@@ -20,6 +20,9 @@ from kiosk.sale import AttendantAction
 SNAPSHOT_VERSION: Final = 1
 
 Mode = Literal["idle", "scanning", "paying", "complete", "out_of_service"]
+# The idle timeout of a sale (kiosk.lane_idle): "" normally, "prompt" while the customer is
+# asked whether they are still there, "suspended" once an attendant must resume or cancel it.
+Idle = Literal["", "prompt", "suspended"]
 
 
 @dataclass(slots=True)
@@ -46,6 +49,7 @@ class LaneState:
     # applied (code -> promotion ids): recorded as redeemed with the sale.
     coupons: list[str] = field(default_factory=list)
     redeemed_coupons: dict[str, list[str]] = field(default_factory=dict)
+    idle: Idle = ""
 
     def next_sale(self, language: str, mode: Mode = "idle") -> LaneState:
         """A fresh state in ``mode`` that keeps the open interventions and the device notes."""
@@ -84,6 +88,7 @@ class LaneState:
             "drawer_opened_at": self.drawer_opened_at,
             "coupons": list(self.coupons),
             "redeemed_coupons": {k: list(v) for k, v in self.redeemed_coupons.items()},
+            "idle": self.idle,
         }
 
     @classmethod
@@ -115,4 +120,5 @@ class LaneState:
             redeemed_coupons={
                 str(k): [str(r) for r in v] for k, v in data.get("redeemed_coupons", {}).items()
             },
+            idle=data.get("idle", ""),
         )

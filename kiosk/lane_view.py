@@ -78,6 +78,7 @@ def build_view(lane: Lane) -> dict[str, Any]:
         ],
         "blocked": bool(blocking(state.interventions)),
         "awaiting_wallet": state.awaiting_wallet,
+        "idle": state.idle,
         "member": (
             {
                 "member": state.member.member_id,

@@ -39,7 +39,9 @@ Account = Literal["points", "stored_value"]
 ACCOUNTS: Final[tuple[Account, ...]] = ("points", "stored_value")
 # Ledger row kinds: a sale's earning and its redemptions, and money or points put on the
 # account (a top-up at the service desk, an opening balance) or taken off by an adjustment.
-EntryKind = Literal["earn", "redeem", "credit", "debit"]
+# A refund gives redeemed points and stored value back (``refund``) and takes back the points
+# the refunded part earned (``unearn``).
+EntryKind = Literal["earn", "redeem", "credit", "debit", "refund", "unearn"]
 
 _ROUNDING: Final[Mapping[str, str]] = {"down": ROUND_DOWN, "half_up": ROUND_HALF_UP}
 
@@ -220,5 +222,59 @@ def ledger_entries(activity: MemberActivity) -> list[tuple[Account, EntryKind, i
         ("points", "redeem", -activity.points_redeemed),
         ("stored_value", "redeem", -activity.stored_value_used),
         ("points", "earn", activity.points_earned),
+    ]
+    return [row for row in rows if row[2]]
+
+
+@dataclass(frozen=True, slots=True)
+class RefundActivity:
+    """What one refund does to a member's accounts (``CompletedRefund.loyalty``).
+
+    ``points_refunded`` points (worth ``points_refunded_value``) and ``stored_value_refunded``
+    minor units go back on the balances: the redemption reversed, pro rata. ``points_reversed``
+    are the points the refunded part had earned; ``points_unrecovered`` is the part of them this
+    kiosk's ledger could not take back because the balance was short (the member had spent
+    them): central books all of ``points_reversed`` (docs/loyalty.md).
+    """
+
+    member_id: str
+    points_refunded: int = 0
+    points_refunded_value: int = 0
+    stored_value_refunded: int = 0
+    points_reversed: int = 0
+    points_unrecovered: int = 0
+
+    def event_dict(self) -> dict[str, Any]:
+        """The refund event's ``member`` object: the movements central follows."""
+        return {
+            "id": self.member_id,
+            "points_refunded": self.points_refunded,
+            "stored_value_refunded": self.stored_value_refunded,
+            "points_reversed": self.points_reversed,
+            "points_unrecovered": self.points_unrecovered,
+        }
+
+    def capped(self, points_balance: int) -> RefundActivity:
+        """This activity with the earned points taken back capped so the points balance
+        (``points_balance`` before the refund) never goes below zero."""
+        room = max(0, points_balance + self.points_refunded)
+        taken = min(self.points_reversed, room)
+        return RefundActivity(
+            self.member_id,
+            self.points_refunded,
+            self.points_refunded_value,
+            self.stored_value_refunded,
+            self.points_reversed,
+            self.points_reversed - taken,
+        )
+
+
+def refund_ledger_entries(activity: RefundActivity) -> list[tuple[Account, EntryKind, int]]:
+    """The member ledger rows a recorded refund appends: what goes back (``refund``, +), then
+    the earned points taken back (``unearn``, -); zero amounts left out."""
+    rows: list[tuple[Account, EntryKind, int]] = [
+        ("points", "refund", activity.points_refunded),
+        ("stored_value", "refund", activity.stored_value_refunded),
+        ("points", "unearn", -(activity.points_reversed - activity.points_unrecovered)),
     ]
     return [row for row in rows if row[2]]

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
-from kiosk.catalog import Product, SearchPage
+from kiosk.catalog import Category, Product, SearchPage
 from kiosk.loyalty import Balances
 from kiosk.members import Member
 from kiosk.payments import IntentStatus, PaymentIntent, PaymentResult
@@ -51,8 +51,17 @@ class Catalog(Protocol):
 
     def by_sku(self, sku: str) -> Product | None: ...
 
-    def search(self, query: str, page: int = 0, page_size: int = 20) -> SearchPage:
-        """Products whose name in any language matches ``query``, best first, one page."""
+    def search(
+        self, query: str, page: int = 0, page_size: int = 20, category: str = ""
+    ) -> SearchPage:
+        """Products whose name in any language matches ``query``, best first, one page; with
+        ``category``, only that category's products for sale (all of them when ``query`` is
+        empty), in catalog order. Never a scan of the whole catalog for a category."""
+        ...
+
+    def categories(self) -> tuple[Category, ...]:
+        """The categories with at least one product for sale, in catalog order (read from an
+        index the catalog import builds: its cost does not grow with the catalog)."""
         ...
 
 

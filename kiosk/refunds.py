@@ -3,7 +3,10 @@ and what the store answers. Pure core, data only.
 
 Built on the lane thread (``kiosk.lane_returns``) from a ``kiosk.returns.RefundPlan`` once the
 money has moved, handed to the store (``LaneStore.refunds.record_refund``) and to the
-``pos.sale.refunded/1`` event (``kiosk.protocol.refund_event``).
+``pos.sale.refunded/1`` event (``kiosk.protocol.refund_event``). A refund of a sale paid with
+points or stored value gives them back to the member's account (``RefundTender`` of that type,
+a ledger entry written in the refund's transaction) and takes back the points the refunded part
+earned (``CompletedRefund.loyalty``).
 """
 
 from __future__ import annotations
@@ -13,14 +16,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from kiosk.loyalty import RefundActivity
 from kiosk.payments import IntentStatus, PaymentIntent
-from kiosk.returns import OriginalSale, RefundPlan, Route
+from kiosk.returns import MEMBER_ACCOUNTS, OriginalSale, RefundPlan, Route
 
 
 @dataclass(frozen=True, slots=True)
 class RefundTender:
-    """Money that went back: ``card`` to ``original_ref`` (answered with ``ref``), or ``cash``
-    from the drawer. ``original_type`` is the tender type of the money it returns."""
+    """Money that went back: ``card`` to ``original_ref`` (answered with ``ref``), ``cash``
+    from the drawer, or ``points`` / ``stored_value`` to the member's account (``points``:
+    how many points). ``original_type`` is the tender type of the money it returns."""
 
     type: Route
     amount: int
@@ -31,6 +36,7 @@ class RefundTender:
     ref: str | None = None
     auth: str | None = None
     last4: str | None = None
+    points: int = 0
 
     def event_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.type, "amount": self.amount}
@@ -69,6 +75,21 @@ class CompletedRefund:
     def cash_out(self) -> int:
         return sum(t.amount for t in self.tenders if t.type == "cash")
 
+    def loyalty(self) -> RefundActivity | None:
+        """What the refund does to the member's accounts, as planned (None without a member):
+        the store caps the earned points taken back at the balance inside its transaction."""
+        member_id = self.original.member_id
+        if not member_id:
+            return None
+        back = {a: sum(t.amount for t in self.tenders if t.type == a) for a in MEMBER_ACCOUNTS}
+        return RefundActivity(
+            member_id=member_id,
+            points_refunded=sum(t.points for t in self.tenders if t.type == "points"),
+            points_refunded_value=back["points"],
+            stored_value_refunded=back["stored_value"],
+            points_reversed=self.plan.points_reversed,
+        )
+
 
 def check_tenders(plan: RefundPlan, tenders: Sequence[RefundTender]) -> None:
     """ValueError unless ``tenders`` pay out at least nothing and no more than the sale left."""
@@ -78,6 +99,16 @@ def check_tenders(plan: RefundPlan, tenders: Sequence[RefundTender]) -> None:
         raise ValueError(
             f"refund tenders add up to {sum(t.amount for t in tenders)}, the plan to {plan.due}"
         )
+    for account in MEMBER_ACCOUNTS:
+        part = plan.member_back(account)
+        given = [t for t in tenders if t.type == account]
+        amount, points = sum(t.amount for t in given), sum(t.points for t in given)
+        want = (part.amount, part.points) if part else (0, 0)
+        if (amount, points) != want:
+            raise ValueError(
+                f"refund tenders give back {amount} ({points} points) of {account}, "
+                f"the plan {want[0]} ({want[1]} points)"
+            )
 
 
 @dataclass(frozen=True, slots=True)

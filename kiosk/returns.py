@@ -13,11 +13,17 @@ any number of returns, gives back exactly what the line cost, and never more. Qu
 counted in thousandths (``QTY_SCALE``); an item sold by weight is returned whole.
 
 **Tenders** (``ROUTES``): a card payment goes back to the same card by its reference; cash and
-wallet payments go back in cash from the drawer (the wallet gateway has no refund call yet).
-Card tenders are filled first, in the order they were paid, each up to what it took less what
-was already refunded to it. The cash part is cash-rounded cumulatively (``cash_due`` rules):
-the drawer has paid out in total the rounded cumulative cash part, capped by what cash can still
-give back, and when the last unit of the sale is refunded, exactly the rest of what was paid.
+wallet payments go back in cash from the drawer (the wallet gateway has no refund call yet);
+points and stored value go back to the member's account (``MemberPart``, a ledger entry).
+Member accounts are refunded pro rata, cumulatively like the lines: after lines worth ``A`` of
+the sale's ``L`` have been refunded in total, each account has had back its
+``cumulative_share`` of what it paid (in whole points), and the points the sale EARNED are
+taken back the same way (``RefundPlan.points_reversed``). Card and cash never give back what
+the member accounts will get in the end. Card tenders then are filled first, in the order they
+were paid, each up to what it took less what was already refunded to it. The cash part is
+cash-rounded cumulatively (``cash_due`` rules): the drawer has paid out in total the rounded
+cumulative cash part, capped by what cash can still give back, and when the last unit of the
+sale is refunded, exactly the rest of what was paid.
 So "refund everything" returns exactly the sale's ``totals.due``, whatever the order and size
 of the returns. Each refund's ``rounding`` is what it pays out minus its lines' value.
 """
@@ -27,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from math import gcd
 from typing import Any, Final, Literal
 
 from kiosk.config import CashConfig
@@ -35,9 +42,17 @@ from kiosk.money import round_to_increment
 from kiosk.tax import allocate
 
 QTY_SCALE: Final[int] = 1000
-Route = Literal["card", "cash"]
+Route = Literal["card", "cash", "points", "stored_value"]
+MemberAccount = Literal["points", "stored_value"]
+MEMBER_ACCOUNTS: Final[tuple[MemberAccount, ...]] = ("points", "stored_value")
 # Where the money of each original tender type goes back to.
-ROUTES: Final[Mapping[str, Route]] = {"card": "card", "wallet": "cash", "cash": "cash"}
+ROUTES: Final[Mapping[str, Route]] = {
+    "card": "card",
+    "wallet": "cash",
+    "cash": "cash",
+    "points": "points",
+    "stored_value": "stored_value",
+}
 
 
 def _refused(message: str) -> LaneError:
@@ -113,7 +128,9 @@ class SoldTender:
     @property
     def route(self) -> Route:
         route = ROUTES.get(self.type, "cash")
-        return "card" if route == "card" and self.ref else "cash"
+        if route == "card":
+            return "card" if self.ref else "cash"
+        return route
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +149,8 @@ class OriginalSale:
     lines: tuple[SoldLine, ...]
     tenders: tuple[SoldTender, ...]
     member_id: str | None = None
+    points_earned: int = 0  # the sale's ``member.points_earned``
+    points_redeemed: int = 0  # the points its ``points`` tenders took
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> OriginalSale:
@@ -161,6 +180,7 @@ class OriginalSale:
                 for i, t in enumerate(event["tenders"], start=1)
             )
             member = event.get("member")
+            member = member if isinstance(member, Mapping) else None
             return cls(
                 receipt_no=str(event["receipt_no"]),
                 kiosk_id=str(event["kiosk_id"]),
@@ -173,7 +193,9 @@ class OriginalSale:
                 rounding=int(totals["rounding"]),
                 lines=lines,
                 tenders=tenders,
-                member_id=str(member["id"]) if isinstance(member, Mapping) else None,
+                member_id=str(member["id"]) if member is not None else None,
+                points_earned=int(member.get("points_earned", 0)) if member else 0,
+                points_redeemed=int(member.get("points_redeemed", 0)) if member else 0,
             )
         except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
             raise ValueError(f"the sale event cannot be read for a refund: {exc!r}") from exc
@@ -191,6 +213,10 @@ class OriginalSale:
     @property
     def lines_paid(self) -> int:
         return sum(line.paid(self.tax_mode) for line in self.lines)
+
+    def member_paid(self, account: MemberAccount) -> int:
+        """What the member's ``account`` paid of the sale (minor units)."""
+        return sum(t.amount for t in self.tenders if t.type == account)
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,14 +269,27 @@ class CardPart:
 
 
 @dataclass(frozen=True, slots=True)
+class MemberPart:
+    """What goes back to the member's ``account``: ``amount`` in money and, for points, the
+    ``points`` that paid it (a ledger entry, no terminal, no drawer)."""
+
+    account: MemberAccount
+    amount: int
+    points: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class RefundPlan:
-    """A refund before any money moved: its lines, the card parts and the drawer's payout."""
+    """A refund before any money moved: its lines, the card parts, the member account parts,
+    the drawer's payout, and the points the sale earned that this refund takes back."""
 
     tax_mode: str
     lines: tuple[RefundLine, ...]
     card: tuple[CardPart, ...]
     cash: int
     lines_paid: int
+    member: tuple[MemberPart, ...] = ()
+    points_reversed: int = 0
 
     @property
     def gross(self) -> int:
@@ -266,11 +305,14 @@ class RefundPlan:
 
     @property
     def due(self) -> int:
-        return sum(p.amount for p in self.card) + self.cash
+        return sum(p.amount for p in self.card) + self.cash + sum(p.amount for p in self.member)
 
     @property
     def rounding(self) -> int:
         return self.due - self.lines_paid
+
+    def member_back(self, account: MemberAccount) -> MemberPart | None:
+        return next((p for p in self.member if p.account == account), None)
 
 
 def qty_units(line: SoldLine, qty: Decimal | None, refunded: Refunded) -> int:
@@ -344,13 +386,20 @@ def plan_refund(
     this = sum(line.paid(mode) for line in lines)
     after_total = before_total + this
     total_paid = sale.total_paid
+    final = all(refunded.left(line) == picks.get(line.line_no, 0) for line in sale.lines)
+    member, member_before, member_after = _member_parts(sale, before_total, after_total, final)
+    member_this = member_after - member_before
+    member_total = sum(sale.member_paid(account) for account in MEMBER_ACCOUNTS)
+    points_reversed = _member_share(
+        sale.points_earned, sale.lines_paid, after_total, final
+    ) - _member_share(sale.points_earned, sale.lines_paid, before_total, False)
     cards = [t for t in sale.tenders if t.route == "card"]
     card_total = sum(t.amount for t in cards)
     card_before = sum(refunded.card.values())
     want = min(
-        this,
-        max(0, min(after_total, card_total) - card_before),
-        max(0, total_paid - refunded.cash_out - card_before),
+        this - member_this,
+        max(0, min(after_total - member_after, card_total) - card_before),
+        max(0, total_paid - refunded.cash_out - card_before - member_total),
     )
     parts: list[CardPart] = []
     for tender in cards:
@@ -361,17 +410,56 @@ def plan_refund(
             parts.append(CardPart(tender.idx, tender.ref, take, tender.last4))
             want -= take
     card_after = card_before + sum(p.amount for p in parts)
-    cap = total_paid - card_after
-    final = all(refunded.left(line) == picks.get(line.line_no, 0) for line in sale.lines)
+    # Card and cash never give back what the member accounts will: they get all of it in the end.
+    cap = total_paid - card_after - member_total
     if final:
         target = cap
     else:
         rounded = round_to_increment(
-            max(0, after_total - card_after), cash.rounding_increment, cash.rounding_mode
+            max(0, after_total - card_after - member_after),
+            cash.rounding_increment,
+            cash.rounding_mode,
         )
         target = min(cap, rounded)
     payout = max(0, target - refunded.cash_out)
-    return RefundPlan(mode, tuple(lines), tuple(parts), payout, this)
+    return RefundPlan(
+        mode, tuple(lines), tuple(parts), payout, this, tuple(member), points_reversed
+    )
+
+
+def _member_share(value: int, whole: int, upto: int, final: bool) -> int:
+    """The cumulative share of ``value`` once lines worth ``upto`` of ``whole`` are refunded
+    (all of it when the sale is refunded in full)."""
+    if final:
+        return max(value, 0)
+    if value <= 0 or whole <= 0:
+        return 0
+    return cumulative_share(value, whole, max(0, min(upto, whole)))
+
+
+def _member_parts(
+    sale: OriginalSale, before: int, after: int, final: bool
+) -> tuple[list[MemberPart], int, int]:
+    """The member account parts of a refund taking the refunded lines' value from ``before``
+    to ``after``, and the money all member accounts had back before and after it. Shared in
+    whole points: a points tender of ``amount`` that took ``points`` is ``gcd`` units."""
+    parts: list[MemberPart] = []
+    total_before = total_after = 0
+    whole = sale.lines_paid
+    for account in MEMBER_ACCOUNTS:
+        amount = sale.member_paid(account)
+        if amount <= 0:
+            continue
+        points = sale.points_redeemed if account == "points" else amount
+        units = gcd(amount, points) if points > 0 else amount
+        money, spent = amount // units, (points // units if account == "points" else 0)
+        had = _member_share(units, whole, before, False)
+        has = _member_share(units, whole, after, final)
+        total_before += had * money
+        total_after += has * money
+        if has > had:
+            parts.append(MemberPart(account, (has - had) * money, (has - had) * spent))
+    return parts, total_before, total_after
 
 
 def add_refund(

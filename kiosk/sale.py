@@ -47,6 +47,8 @@ class CompletedSale:
     basket_adjustments: tuple[Adjustment, ...] = ()
     # The member's points earned and redeemed and stored value used (None without a member).
     loyalty: MemberActivity | None = None
+    # The coupons the sale redeemed: (code, promotion ids), recorded in the sale's transaction.
+    redeemed_coupons: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def paid(self) -> int:

@@ -3,6 +3,9 @@
 A developer tool run by hand (`make demo-data`, or `python -m provisioning.make_demo_data
 [--out DIR]`). Its outputs are committed; tests/test_tooling.py checks that they are exactly
 what this script writes. The demo config kiosk/demo/kiosk.toml is written by hand, not here.
+It also draws a picture per category into kiosk/demo/pictures/ (``provisioning.demo_pictures``,
+with Pillow); every row names its category's picture and names (``category_picture``,
+``category_name_zh_CN``, ``category_name_en``, derived from the ``中文/English`` category).
 
 The catalog starts with FIXED_CSV below: well-known entries that tests and the scripted demo
 rely on (docs/operations.md lists them too; change them only together with those). The other
@@ -258,7 +261,8 @@ FIRST_GENERATED_SKU = 100101
 FIRST_GENERATED_PLU = 10003
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "kiosk" / "demo"
 
-CATALOG_COLUMNS = FIXED_CSV.splitlines()[0].split(",")
+CATEGORY_COLUMNS = ["category_name_zh_CN", "category_name_en", "category_picture"]
+CATALOG_COLUMNS = FIXED_CSV.splitlines()[0].split(",") + CATEGORY_COLUMNS
 STAFF_COLUMNS = ["staff_id", "name", "role", "badge", "pin"]
 MEMBER_COLUMNS = ["member_id", "code", "phone", "level", "name"]
 
@@ -394,6 +398,27 @@ class _Generator:
         return rows
 
 
+def picture_name(category: str) -> str:
+    """The picture file of a ``中文/English`` category: ``drinks.png``."""
+    english = category.partition("/")[2] or category
+    return "".join(ch if ch.isascii() and ch.isalnum() else "-" for ch in english.lower()) + ".png"
+
+
+def category_columns(category: str) -> Row:
+    """A row's category columns: its names from ``中文/English`` and its picture file."""
+    zh, _, en = category.partition("/")
+    return {
+        "category_name_zh_CN": zh,
+        "category_name_en": en,
+        "category_picture": picture_name(category),
+    }
+
+
+def categories(rows: Sequence[Row]) -> list[str]:
+    """The categories of ``rows``, in the order they first appear."""
+    return list(dict.fromkeys(row["category"] for row in rows))
+
+
 def build_catalog(seed: int = SEED) -> list[Row]:
     """The whole demo catalog: the fixed entries, then the generated ones; CATALOG_SIZE rows."""
     rows = fixed_rows()
@@ -402,6 +427,8 @@ def build_catalog(seed: int = SEED) -> list[Row]:
         rows.extend(gen.packaged(section))
     for section in _sections(LOOSE):
         rows.extend(gen.loose(section))
+    for row in rows:
+        row.update(category_columns(row["category"]))
     if len(rows) != CATALOG_SIZE:
         raise ValueError(f"the catalog has {len(rows)} rows, want {CATALOG_SIZE}")
     return rows
@@ -431,6 +458,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     for name, count in write_demo_data(args.out).items():
         print(f"{args.out / name}: {count} rows")
+    from provisioning.demo_pictures import write_pictures
+
+    made = write_pictures(args.out / "pictures", categories(build_catalog()))
+    print(f"{args.out / 'pictures'}: {len(made)} pictures")
     return 0
 
 

@@ -40,6 +40,14 @@ TINY = Sizes(
     apply_postgres=False,
     lane_drain_backlog=300,
     lane_drain_scans=10,
+    ui_lines=6,
+    ui_scans=3,
+    ui_frames=15,
+    ui_rounds=1,
+    ui_drain_backlog=300,
+    ui_start_runs=1,
+    ui_sales=(2, 4),
+    ui_memory_products=50,
 )
 RESULT_KEYS = {"name", "figures", "floor", "ratio", "ratios", "goal", "met", "params"}
 
@@ -53,6 +61,8 @@ def _check_stat(where: str, stat: Any) -> None:
     elif "p50_ns" in stat:
         assert stat["batches"] > 0, where
         assert 0 < stat["p50_ns"] <= stat["p99_ns"], where
+    elif "mib" in stat:
+        assert stat["mib"] > 0, where
     elif "bytes" in stat:
         assert stat["bytes"] > 0, where
     else:

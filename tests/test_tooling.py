@@ -22,7 +22,7 @@ DEMO = REPO / "kiosk" / "demo"
 INSTALL_DEPS = REPO / "provisioning" / "install-deps.sh"
 CATALOG_HEADER = (
     "sku,gtins,plu,category,unit,price,tax_code,age_limit,not_for_sale,quantity_limit,"
-    "name_zh_CN,name_en"
+    "name_zh_CN,name_en,category_name_zh_CN,category_name_en,category_picture"
 )
 
 
@@ -96,9 +96,9 @@ def test_make_test_runs_lint_typecheck_contracts_pytest_in_order() -> None:
     assert _recipe(makefile, "typecheck") == ["$(BIN)/mypy kiosk central"]
     assert _recipe(makefile, "contracts") == ["$(BIN)/lint-imports"]
     assert _recipe(makefile, "run") == [
-        "$(BIN)/kiosk demo init --dir $(DEMO_DIR)",
-        "$(BIN)/kiosk sim --config $(DEMO_DIR)/kiosk.toml --demo",
+        "$(PY) -m provisioning.run_store start --dir $(STORE_DIR) $(if $(HEADLESS),--headless)",
     ]
+    assert "provisioning.run_store stop --dir $(STORE_DIR)" in " ".join(_recipe(makefile, "stop"))
 
 
 def test_make_dry_run_of_test_names_every_check_when_asked() -> None:
@@ -164,7 +164,7 @@ def test_demo_config_parses_with_demo_values(demo_config: Config) -> None:
     assert demo_config.store.currency == "CNY"
     assert demo_config.store.time_zone == "Asia/Shanghai"
     assert demo_config.kiosk.id == "s0001-k01"
-    assert demo_config.kiosk.languages == ("zh_CN", "en")
+    assert demo_config.kiosk.languages == ("zh_CN", "en", "ja")
     assert demo_config.tax.codes == {"VAT13": Decimal("0.13"), "VAT9": Decimal("0.09")}
     assert demo_config.cash.rounding_increment == 10
     assert demo_config.receipt.width == 42

@@ -10,7 +10,7 @@ Tables, by consumer (``consumer_group`` scopes the shared ones):
   event_id)`` and ``UNIQUE(group, kiosk_id, seq)``), ``kiosk_chain`` (per kiosk: last contiguous
   seq and its hash), ``dead_letters`` (parked payloads with the reason), ``discrepancies``.
 * inventory: ``stock_items`` (on hand per store and SKU), ``stock_movements``, ``alerts_outbox``.
-* finance: ``sales``, ``ledger_lines``, ``shifts``.
+* finance: ``sales``, ``ledger_lines``, ``shifts``, ``member_movements``.
 """
 
 from __future__ import annotations
@@ -222,3 +222,24 @@ shifts = Table(
     Column("detail", Text, nullable=False),
 )
 Index("ix_shifts_kiosk_status", shifts.c.kiosk_id, shifts.c.status)
+
+# Members' points and stored value as central follows them (central.members): one row per
+# movement of a sale or refund event, or a credit recorded at central (event_id "credit:...").
+member_movements = Table(
+    "member_movements",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("event_id", Text, nullable=False),
+    Column("member_id", Text, nullable=False),
+    Column("account", Text, nullable=False),  # points | stored_value
+    Column("kind", Text, nullable=False),  # earn | redeem | refund | unearn | credit | debit
+    Column("amount", BigInteger, nullable=False),  # signed: points, or minor units
+    Column("kiosk_id", Text, nullable=False),  # "" for a credit at central
+    Column("store_id", Text, nullable=False),
+    Column("seq", BigInteger),
+    Column("business_day", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    UniqueConstraint("event_id", "account", "kind", name="uq_member_movement"),
+)
+Index("ix_member_movements_member", member_movements.c.member_id, member_movements.c.business_day)
+Index("ix_member_movements_store_day", member_movements.c.store_id, member_movements.c.business_day)

@@ -20,7 +20,9 @@ Wiring to the lane's thread (``kiosk.lane_runner.LaneRunner``), after ``connect(
 - ``pollers`` (run by the lane's tick, on the lane thread): the drawer's left-open check (GPIO
   or fake), the GPIO light's escalation, and the real scanners' reconnection watch.
 
-``start()`` then starts the scanners' reader threads (or subscribes the fake scanner);
+``start()`` then starts the scanners' reader threads (or subscribes the fake scanner) and the
+GPIO drawer's worker thread (its pulse and confirmation never hold the lane thread; it reports
+``drawer_opened`` / ``drawer_not_opened`` / ``drawer_closed``, posted to the lane);
 ``close()`` stops them, releases the GPIO pins and the pin factory and closes the printer.
 
 ``health()`` lists every device as ``{"device", "name", "kind", "ok", "detail", "fake"}``
@@ -188,6 +190,8 @@ class Devices:
             if self._started:
                 return
             self._started = True
+        if isinstance(self.drawer, GpioDrawer):
+            self.drawer.start_worker()
         for scanner in self.scanners:
             if isinstance(scanner, FakeScanner):
                 scanner.subscribe(self._fake_scan)

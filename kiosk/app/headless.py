@@ -111,7 +111,7 @@ def build_headless(
         tz=tz,
         clock=clock,
         ids=RandomIds(clock),
-        catalog=SqliteCatalog(catalog_db),
+        catalog=SqliteCatalog(catalog_db, pictures_dir=config.paths.pictures),
         store=store,
         staff=SqliteStaffDirectory(db),
         members=SqliteMembers(db, phone_key),

@@ -14,9 +14,20 @@ factory (see ``kiosk.hw.gpio``):
 - ``poll()``, called from the lane's tick, reports ``drawer_left_open`` once per opening that
   lasts longer than ``left_open_after_s``, and ``drawer_closed`` when such a drawer is shut.
 
-Threads: ``open()``, ``is_open()``, ``poll()`` run on the lane thread; ``open()`` blocks for
-the pulse (never call it from the UI thread). gpiozero calls the switch edge handler from its
-own event thread; shared state is guarded by a lock, which is never held across a sleep.
+Off the lane thread: once ``start_worker()`` ran (the composition root does, ``kiosk.app``),
+``open()`` only queues the pulse and returns at once; the drawer's own worker thread pulses,
+confirms and retries as above and reports to ``on_event``: ``drawer_opened`` (each opening,
+by a pulse or by hand; ``at``), ``drawer_not_opened`` (still shut after the retry, or a relay
+fault; ``message``) and ``drawer_closed`` (each closing; ``at``, ``opened_at``,
+``was_open_s``). ``poll()`` then reports only ``drawer_left_open``. While a queued pulse is not
+yet confirmed, ``is_open()`` is None (not known yet). Without the worker (``kiosk hw test``),
+``open()`` blocks and raises as described.
+
+Threads: ``open()``, ``is_open()``, ``poll()`` run on the lane thread; without the worker
+``open()`` blocks for the pulse (never call it from the UI thread). gpiozero calls the switch
+edge handler from its own event thread; the worker (``drawer-<name>``) waits on a condition of
+the same lock. Shared state is guarded by that lock, which is never held across a sleep, and
+``on_event`` is never called with it held.
 """
 
 from __future__ import annotations
@@ -25,73 +36,27 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from gpiozero import DigitalInputDevice, Factory, OutputDevice
 
 from kiosk.errors import DeviceError
+from kiosk.hw.drawer_settings import PULSE_MS_RANGE, DrawerSettings, SwitchLevel
 from kiosk.hw.fake import DeviceEvent
-from kiosk.hw.gpio import check_bcm_pin, reason_of
+from kiosk.hw.gpio import reason_of
 from kiosk.ports import Clock
 
 logger = logging.getLogger(__name__)
 
-SwitchLevel = Literal["high", "low"]
+__all__ = ["PULSE_MS_RANGE", "DrawerSettings", "GpioDrawer", "SwitchLevel"]
+
 EventSink = Callable[[str, dict[str, Any]], None]
 
-PULSE_MS_RANGE = range(20, 501)
 _POLL_S = 0.01  # how often open() looks at the switch while it waits for the drawer
+_WATCH_S = 0.02  # how often the worker looks at an open or unsettled switch
+_IDLE_S = 0.25  # ... and at a shut, settled one (an edge wakes it sooner)
 _EPSILON_S = 1e-9  # float slack when comparing a measured time with a configured one
-
-
-def _check_int(field: str, value: object, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{field} must be an integer, got {value!r}")
-    if not low <= value <= high:
-        raise ValueError(f"{field} must be {low}..{high}, got {value}")
-
-
-def _check_seconds(field: str, value: object, high: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{field} must be a number of seconds, got {value!r}")
-    if not 0 < value <= high:
-        raise ValueError(f"{field} must be more than 0 and at most {high} s, got {value}")
-
-
-@dataclass(frozen=True, slots=True)
-class DrawerSettings:
-    """How the drawer is wired. Pins are BCM GPIO numbers. Invalid values raise ValueError
-    naming the field."""
-
-    relay_pin: int
-    active_high: bool = True
-    pulse_ms: int = 100
-    min_off_ms: int = 500
-    switch_pin: int | None = None
-    switch_open_when: SwitchLevel = "high"
-    debounce_ms: int = 20
-    confirm_within_s: float = 1.0
-    left_open_after_s: float = 30.0
-
-    def __post_init__(self) -> None:
-        check_bcm_pin("relay_pin", self.relay_pin)
-        if not isinstance(self.active_high, bool):
-            raise ValueError(f"active_high must be true or false, got {self.active_high!r}")
-        _check_int("pulse_ms", self.pulse_ms, PULSE_MS_RANGE.start, PULSE_MS_RANGE.stop - 1)
-        _check_int("min_off_ms", self.min_off_ms, 0, 60_000)
-        if self.switch_pin is not None:
-            check_bcm_pin("switch_pin", self.switch_pin)
-            if self.switch_pin == self.relay_pin:
-                raise ValueError(f"switch_pin must differ from relay_pin ({self.relay_pin})")
-        if self.switch_open_when not in ("high", "low"):
-            raise ValueError(
-                f"switch_open_when must be 'high' or 'low', got {self.switch_open_when!r}"
-            )
-        _check_int("debounce_ms", self.debounce_ms, 0, 1000)
-        _check_seconds("confirm_within_s", self.confirm_within_s, 10.0)
-        _check_seconds("left_open_after_s", self.left_open_after_s, 86_400.0)
 
 
 class GpioDrawer:
@@ -130,13 +95,33 @@ class GpioDrawer:
         self._stable_since = now
         self._last_closed = now
         self._reported_since: float | None = None  # the opening reported as left open
+        # The worker (start_worker): pulses asked for, one in hand, and the settled edges it
+        # has still to report (kind, when it began, when the drawer had opened).
+        self._wake = threading.Condition(self._lock)
+        self._worker: threading.Thread | None = None
+        self._wanted = 0
+        self._pulsing = False
+        self._edges_due: list[tuple[str, float, float | None]] = []
         if self._switch is not None:
             self._switch.when_activated = self._on_edge
             self._switch.when_deactivated = self._on_edge
 
     # -- the port (lane thread) -------------------------------------------------------------
     def open(self) -> None:
-        """Pulse the drawer open and, with a switch, confirm it opened (one retry)."""
+        """Pulse the drawer open and, with a switch, confirm it opened (one retry). With the
+        worker started, the pulse is only queued: its outcome is reported to ``on_event``."""
+        with self._lock:
+            if self._worker is not None:
+                if self._released:
+                    raise DeviceError(f"drawer_released: drawer {self.name} was closed down")
+                self._wanted += 1
+                self._wake.notify_all()
+                return
+        self.pulse_and_confirm()
+
+    def pulse_and_confirm(self) -> None:
+        """``open()`` on the calling thread: blocks for the pulses; ``DeviceError`` when the
+        drawer stays shut after the retry, or the relay fails."""
         with self._open_lock:
             if self._released:
                 raise DeviceError(f"drawer_released: drawer {self.name} was closed down")
@@ -162,9 +147,13 @@ class GpioDrawer:
             raise DeviceError(fault)
 
     def is_open(self) -> bool | None:
+        """True/False from the switch; None without one, or while a queued pulse is not yet
+        confirmed."""
         if self._switch is None:
             return None
         with self._lock:
+            if self._wanted or self._pulsing:
+                return None
             self._refresh()
             return self._stable_open
 
@@ -180,7 +169,9 @@ class GpioDrawer:
             if self._reported_since is not None and self._last_closed > self._reported_since:
                 was_open_s = round(self._last_closed - self._reported_since, 3)
                 self._reported_since = None
-                events.append(("drawer_closed", {"drawer": self.name, "was_open_s": was_open_s}))
+                if self._worker is None:  # else the worker reports every closing
+                    closed = {"drawer": self.name, "was_open_s": was_open_s}
+                    events.append(("drawer_closed", closed))
             open_for = now - self._stable_since
             if (
                 self._stable_open
@@ -221,14 +212,112 @@ class GpioDrawer:
         return self._health(True, "open" if self.is_open() else "closed")
 
     def close(self) -> None:
-        """Release the pins (the relay is switched off first). Safe to call twice."""
-        with self._open_lock:
-            if self._released:
-                return
+        """Stop the worker, release the pins (the relay is switched off first). Safe to call
+        twice. A pulse still queued is dropped (logged)."""
+        with self._lock:
+            worker, self._worker = self._worker, None
+            if self._wanted:
+                logger.warning("drawer %s closed with %d pulse(s) queued", self.name, self._wanted)
+            self._wanted = 0
             self._released = True
+            self._wake.notify_all()
+        if worker is not None and worker is not threading.current_thread():
+            worker.join(timeout=5.0)
+        with self._open_lock:
+            if self._relay.closed:
+                return
             if self._switch is not None:
                 self._switch.close()
             self._relay.close()
+
+    # -- the worker thread --------------------------------------------------------------------
+    def start_worker(self) -> None:
+        """From now on pulse on the drawer's own thread and report its edges (see the module
+        docstring). Idempotent."""
+        with self._lock:
+            if self._released:
+                raise DeviceError(f"drawer_released: drawer {self.name} was closed down")
+            if self._worker is not None:
+                return
+            self._worker = threading.Thread(
+                target=self._work, name=f"drawer-{self.name}", daemon=True
+            )
+            self._worker.start()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no pulse is queued or in hand (tests, shutdown); False on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self._wanted or self._pulsing:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._wake.wait(left)
+        return True
+
+    def _work(self) -> None:
+        """The worker: pulses what was asked, reports edges; never lets an error out."""
+        while True:
+            with self._lock:
+                if self._worker is not threading.current_thread():
+                    return
+                pulse = self._wanted > 0
+                if pulse:
+                    self._wanted -= 1
+                    self._pulsing = True
+            if pulse:
+                self._pulse_in_background()
+            self._report_all(self._edges())
+            with self._lock:
+                if self._worker is not threading.current_thread():
+                    return
+                if not self._wanted:
+                    settled = self._raw_open == self._stable_open
+                    self._wake.wait(_IDLE_S if settled and not self._stable_open else _WATCH_S)
+
+    def _pulse_in_background(self) -> None:
+        failure: str | None = None
+        try:
+            self.pulse_and_confirm()
+        except DeviceError as exc:
+            failure = str(exc)
+        except Exception as exc:  # a bug must not kill the worker: report it as a fault
+            logger.exception("drawer %s: pulse failed", self.name)
+            failure = f"relay_fault: drawer {self.name}: {reason_of(exc)}"
+        reports = self._edges()  # "opened" goes before the outcome's news
+        with self._lock:
+            self._pulsing = False
+            self._wake.notify_all()
+        if failure is not None:
+            reports.append(("drawer_not_opened", {"drawer": self.name, "message": failure}))
+        self._report_all(reports)
+
+    def _edges(self) -> list[tuple[str, dict[str, Any]]]:
+        """The openings and closings settled since the last call, oldest first."""
+        if self._switch is None:
+            return []
+        with self._lock:
+            if self._released:
+                return []
+            now = self._refresh()
+            due, self._edges_due = self._edges_due, []
+            reports: list[tuple[str, dict[str, Any]]] = []
+            for kind, at, opened in due:
+                detail: dict[str, Any] = {
+                    "drawer": self.name,
+                    "at": self._wall(at, now).isoformat(),
+                }
+                if kind == "drawer_closed" and opened is not None:
+                    detail["opened_at"] = self._wall(opened, now).isoformat()
+                    detail["was_open_s"] = round(at - opened, 3)
+                reports.append((kind, detail))
+            return reports
+
+    def _report_all(self, reports: list[tuple[str, dict[str, Any]]]) -> None:
+        for kind, detail in reports:
+            logger.info("drawer %s: %s %s", self.name, kind, detail)
+            if self._on_event is not None:
+                self._on_event(kind, detail)
 
     def __enter__(self) -> GpioDrawer:
         return self
@@ -311,6 +400,7 @@ class GpioDrawer:
         with self._lock:
             if not self._released:
                 self._note_raw(self._read_raw(), self._clock.monotonic())
+                self._wake.notify_all()
 
     def _refresh(self) -> float:
         now = self._clock.monotonic()
@@ -328,6 +418,10 @@ class GpioDrawer:
     def _settle(self, now: float) -> None:
         held = now - self._raw_since
         if self._raw_open != self._stable_open and held >= self._debounce_s - _EPSILON_S:
+            if self._worker is not None:  # whoever settles it, the worker reports it
+                kind = "drawer_opened" if self._raw_open else "drawer_closed"
+                opened = None if self._raw_open else self._stable_since
+                self._edges_due.append((kind, self._raw_since, opened))
             self._stable_open = self._raw_open
             self._stable_since = self._raw_since
             if not self._stable_open:

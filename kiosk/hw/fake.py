@@ -130,9 +130,11 @@ class FakeDrawer:
     the state it is already in records nothing. Without a switch, ``is_open()`` is None.
 
     Each edge is reported to ``on_event(kind, detail)`` as ``opened`` (``at``) or ``closed``
-    (``at``, ``was_open_s``); ``poll()`` (the lane's tick) reports ``left_open`` once per
-    opening that lasts ``left_open_after_s`` seconds or more (the kinds of
-    ``Lane.device_event``).
+    (``at``, ``was_open_s``); a pulse that leaves a drawer with a switch shut (jammed) is
+    reported as ``not_opened`` (``message``), as the GPIO drawer's worker reports it; ``poll()``
+    (the lane's tick) reports ``left_open`` once per opening that lasts ``left_open_after_s``
+    seconds or more (the kinds of ``Lane.device_event``). The fake pulses on the calling
+    thread: its reports come before ``open()`` returns.
     """
 
     def __init__(
@@ -174,9 +176,13 @@ class FakeDrawer:
                 raise DeviceError(message)
             self._last_fault = None
             self._record("pulse", f"{self.pulse_ms} ms")
-            report = None
+            report: tuple[str, dict[str, Any]] | None = None
             if not self._jammed and not self._open:
                 report = self._set_open(True)
+            elif self._jammed and not self._open and self.has_switch:
+                message = "drawer_did_not_open: the drawer is jammed (its switch reads closed)"
+                self._record("did_not_open", message)
+                report = ("not_opened", {"message": message})
         self._report(report)
 
     def is_open(self) -> bool | None:

@@ -13,8 +13,11 @@ the sale), ``currency``, ``lines[]`` (``line`` = the original line number, ``sku
 ``qty`` refunded as a decimal string, ``unit``, ``unit_price``, ``amount`` = gross share,
 ``discounts`` = shares of the original entries, ``tax_code``, ``tax``), ``totals`` (``gross``,
 ``discount``, ``tax``, ``rounding``, ``due`` = what went back), ``tenders[]`` (``type`` ``card``
-with ``original_ref``, ``ref``, ``auth``, ``last4``; or ``cash``), and ``member`` when the sale
-had one. ``Σ tenders = due`` and ``due - rounding = gross + discount`` (tax inclusive) or that
+with ``original_ref``, ``ref``, ``auth``, ``last4``; ``cash``; ``points`` or ``stored_value``
+given back to the member's account), and ``member`` when the sale had one: ``id``,
+``points_refunded``, ``stored_value_refunded``, ``points_reversed`` (earned points taken back)
+and ``points_unrecovered`` (of those, what the kiosk's ledger could not take).
+``Σ tenders = due`` and ``due - rounding = gross + discount`` (tax inclusive) or that
 ``+ tax`` (exclusive), exactly as for a sale.
 """
 
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from kiosk.loyalty import RefundActivity
 from kiosk.protocol.canonical import check_seq, is_hash
 from kiosk.protocol.sale_event import qty_text, receipt_number
 from kiosk.refunds import CompletedRefund, check_tenders
@@ -46,8 +50,14 @@ def _line(line: RefundLine) -> dict[str, Any]:
     }
 
 
-def sale_refunded_event(refund: CompletedRefund, seq: int, prev_hash: str) -> dict[str, Any]:
-    """The unsealed refund event for ``refund`` as the ``seq``-th event of its kiosk."""
+def sale_refunded_event(
+    refund: CompletedRefund,
+    seq: int,
+    prev_hash: str,
+    loyalty: RefundActivity | None = None,
+) -> dict[str, Any]:
+    """The unsealed refund event for ``refund`` as the ``seq``-th event of its kiosk;
+    ``loyalty`` is its member activity as the store recorded it (default: as planned)."""
     check_seq(seq)
     if not is_hash(prev_hash):
         raise ValueError(f"prev_hash must be 64 lowercase hex characters, got {prev_hash!r}")
@@ -88,5 +98,9 @@ def sale_refunded_event(refund: CompletedRefund, seq: int, prev_hash: str) -> di
         "prev_hash": prev_hash,
     }
     if original.member_id:
-        event["member"] = {"id": original.member_id}
+        activity = loyalty or refund.loyalty()
+        assert activity is not None
+        if activity.member_id != original.member_id:
+            raise ValueError(f"refund {refund.refund_id}: loyalty of another member")
+        event["member"] = activity.event_dict()
     return event

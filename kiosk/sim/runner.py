@@ -48,7 +48,7 @@ POSITIONAL: dict[str, tuple[str, ...]] = {
     "scan": ("code",),
     "add": ("sku", "qty"),
     "plu": ("plu", "weight_kg"),
-    "search": ("query", "page"),
+    "search": ("query", "page", "category"),
     "set_qty": ("line", "qty"),
     "remove_line": ("line",),
     "member": ("code",),

@@ -9,6 +9,12 @@ Search matches any substring of any of a product's names, in every language. Que
 characters or more per word use the FTS5 trigram index ranked by bm25; shorter words (``可乐``,
 ``奶``, ``tv``) are matched with LIKE on ``products.search_text`` (a scan; names that start with
 the word first, then shorter names). See ``kiosk.store.migrations`` for the index.
+
+Categories (``categories``, ``search(..., category=...)``) read the ``categories`` and
+``category_products`` tables the catalog import builds (``kiosk.store.catalog_categories``):
+listing reads one small row per category, browsing one is a range of the (category, product
+id) primary key, in catalog order, whatever the catalog size. A query within a category is
+matched with LIKE over that category's products only.
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ from typing import Any, Final
 
 import sqlite_utils
 
-from kiosk.catalog import Product, SearchPage, Unit
+from kiosk.catalog import Category, Product, SearchPage, Unit
+from kiosk.store.catalog_categories import list_categories
 from kiosk.store.db import map_error, open_db, translate_errors
 
 _COLUMNS: Final[str] = (
@@ -33,6 +40,10 @@ _BY_GTIN: Final[str] = (
 )
 _BY_PLU: Final[str] = f"SELECT {_COLUMNS} FROM products p WHERE p.plu = ?"
 _BY_SKU: Final[str] = f"SELECT {_COLUMNS} FROM products p WHERE p.sku = ?"
+_IN_CATEGORY: Final[str] = (
+    f"SELECT {_COLUMNS} FROM category_products c JOIN products p ON p.id = c.product_id "
+    "WHERE c.category = ?"
+)
 
 MAX_PAGE_SIZE: Final[int] = 200
 MAX_QUERY_LENGTH: Final[int] = 100
@@ -88,10 +99,12 @@ def open_catalog_reader(path: str) -> sqlite_utils.Database:
 
 
 class SqliteCatalog:
-    """``kiosk.ports.Catalog`` over the products tables of kiosk.db."""
+    """``kiosk.ports.Catalog`` over the products tables of kiosk.db. ``pictures_dir`` is
+    ``[paths] pictures``, where the categories' picture files are (None: no pictures)."""
 
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: sqlite_utils.Database, pictures_dir: str | None = None) -> None:
         self._conn: sqlite3.Connection = db.conn
+        self._pictures_dir = pictures_dir
         with translate_errors():
             row = self._conn.execute(
                 "SELECT value FROM kiosk_state WHERE key = 'fts_tokenizer'"
@@ -120,16 +133,26 @@ class SqliteCatalog:
         with translate_errors():
             return int(self._conn.execute("SELECT count(*) FROM products").fetchone()[0])
 
-    def search(self, query: str, page: int = 0, page_size: int = 20) -> SearchPage:
+    def categories(self) -> tuple[Category, ...]:
+        """The categories with products for sale, in catalog order, pictures resolved."""
+        return list_categories(self._conn, self._pictures_dir)
+
+    def search(
+        self, query: str, page: int = 0, page_size: int = 20, category: str = ""
+    ) -> SearchPage:
         """Products whose names contain every word of ``query``, best first, one page.
 
-        ``page`` counts from 0; ``page_size`` is 1..200. An empty query finds nothing.
+        ``page`` counts from 0; ``page_size`` is 1..200. An empty query finds nothing, unless
+        ``category`` is given: then the page holds that category's products for sale (those
+        matching ``query`` when it has words), in catalog order; an unknown category has none.
         """
         if page < 0:
             raise ValueError(f"page must be 0 or more, got {page}")
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}, got {page_size}")
         words = [w for w in query[:MAX_QUERY_LENGTH].split() if w.isprintable()]
+        if category:
+            return self._in_category(query, words, category, page, page_size)
         if not words:
             return SearchPage(query, page, page_size, (), False)
         long_words = [w for w in words if self._trigram and len(w) >= _TRIGRAM]
@@ -158,3 +181,15 @@ class SqliteCatalog:
             rows = self._conn.execute(sql, params).fetchall()
         products = tuple(product_from_row(r) for r in rows[:page_size])
         return SearchPage(query, page, page_size, products, len(rows) > page_size)
+
+    def _in_category(
+        self, query: str, words: list[str], category: str, page: int, page_size: int
+    ) -> SearchPage:
+        likes = "".join(" AND p.search_text LIKE ? ESCAPE '\\'" for _ in words)
+        sql = f"{_IN_CATEGORY}{likes} ORDER BY c.product_id LIMIT ? OFFSET ?"
+        params: list[object] = [category, *(_like_pattern(w) for w in words)]
+        params += [page_size + 1, page * page_size]
+        with translate_errors():
+            rows = self._conn.execute(sql, params).fetchall()
+        products = tuple(product_from_row(r) for r in rows[:page_size])
+        return SearchPage(query, page, page_size, products, len(rows) > page_size, category)

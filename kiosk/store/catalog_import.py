@@ -16,6 +16,10 @@ selling meanwhile. Columns (header row required, any order, UTF-8):
     not_for_sale    optional 0 | 1
     quantity_limit  optional whole number 0..9999 (0: no limit)
     name_<lang>     one column per language (name_zh_CN, name_en...); at least one non-empty
+    category_name_<lang>  optional: the category's name in a language (category tiles)
+    category_picture      optional: the category's picture, a .png/.jpg file name in
+                    [paths] pictures; rows of one category must not disagree on these
+                    (see ``kiosk.store.catalog_categories``)
 
 How nothing is ever half-imported:
 
@@ -23,9 +27,10 @@ How nothing is ever half-imported:
    temp file of this connection; kiosk.db is not touched). Duplicates across rows are found
    with SQL over the staging tables. Any problem: ``ImportRejected`` lists the problems with
    their line numbers and the live catalog is untouched.
-2. ``products_new``, ``product_gtins_new`` and ``products_fts_new`` are created with the live
-   tables' own DDL and filled in short chunked transactions (the lane's writes interleave; the
-   live catalog is untouched and a crash leaves only ``*_new`` leftovers, dropped next time).
+2. ``products_new``, ``product_gtins_new``, ``products_fts_new``, ``categories_new`` and
+   ``category_products_new`` are created with the live tables' own DDL and filled in short
+   chunked transactions (the lane's writes interleave; the live catalog is untouched and a
+   crash leaves only ``*_new`` leftovers, dropped next time).
 3. ONE transaction renames the live tables to ``*_old`` and the new ones to the live names
    (milliseconds, whatever the size), then the old ones are dropped.
 
@@ -48,12 +53,24 @@ from typing import Final
 
 import sqlite_utils
 
+from kiosk.store.catalog_categories import (
+    CATEGORY_TABLES,
+    CategoryCollector,
+    fill_categories,
+    index_products,
+    is_category_column,
+)
 from kiosk.store.db import translate_errors, write_transaction
 from kiosk.store.importing import Problems, Source, parse_int, read_rows, rejected
 
 logger = logging.getLogger(__name__)
 
-CATALOG_TABLES: Final[tuple[str, ...]] = ("products", "product_gtins", "products_fts")
+CATALOG_TABLES: Final[tuple[str, ...]] = (
+    "products",
+    "product_gtins",
+    "products_fts",
+    *CATEGORY_TABLES,
+)
 REQUIRED: Final[tuple[str, ...]] = ("sku", "gtins", "unit", "price", "tax_code")
 OPTIONAL: Final[frozenset[str]] = frozenset(
     {"plu", "category", "age_limit", "not_for_sale", "quantity_limit"}
@@ -132,6 +149,7 @@ class _RowParser:
         self.exponent = exponent
         self.tax_codes = frozenset(tax_codes)
         self.problems = problems
+        self.categories = CategoryCollector()
 
     def parse(self, line: int, row: dict[str, str]) -> tuple[ProductRow, list[str]] | None:
         bad: list[str] = []
@@ -177,6 +195,7 @@ class _RowParser:
         }
         if not names:
             bad.append("every name_<lang> column is empty: a product needs a name")
+        bad += self.categories.add(line, row)
         for problem in bad:
             self.problems.add(line, problem)
         if bad:
@@ -200,7 +219,12 @@ class _RowParser:
 
 
 def _column_ok(name: str) -> bool:
-    return name in REQUIRED or name in OPTIONAL or _NAME_COLUMN.fullmatch(name) is not None
+    return (
+        name in REQUIRED
+        or name in OPTIONAL
+        or _NAME_COLUMN.fullmatch(name) is not None
+        or is_category_column(name)
+    )
 
 
 def _names_in_header(header: list[str]) -> str | None:
@@ -277,11 +301,11 @@ def _clone_ddl(conn: sqlite3.Connection, table: str, new_name: str) -> str:
 def _drop_leftovers(conn: sqlite3.Connection) -> None:
     with write_transaction(conn):
         for suffix in ("_new", "_old"):
-            for table in ("products_fts", "products", "product_gtins"):
+            for table in CATALOG_TABLES:
                 conn.execute(f"DROP TABLE IF EXISTS {table}{suffix}")
 
 
-def _build_new(conn: sqlite3.Connection) -> tuple[int, int]:
+def _build_new(conn: sqlite3.Connection, categories: CategoryCollector) -> tuple[int, int]:
     with write_transaction(conn):
         for table in CATALOG_TABLES:
             conn.execute(_clone_ddl(conn, table, f"{table}_new"))
@@ -300,6 +324,9 @@ def _build_new(conn: sqlite3.Connection) -> tuple[int, int]:
                 "SELECT id, search_text FROM products_new WHERE id BETWEEN ? AND ?",
                 (start, end),
             )
+            index_products(conn, start, end)
+    with write_transaction(conn):
+        fill_categories(conn, categories)
     gtin_last = _scalar(conn, "SELECT coalesce(max(rowid), 0) FROM temp.import_gtins")
     for start in range(1, gtin_last + 1, CHUNK_ROWS * 2):
         with write_transaction(conn):
@@ -374,7 +401,7 @@ def import_catalog(
                 _scalar(conn, "SELECT count(*) FROM temp.import_products"),
                 _scalar(conn, "SELECT count(*) FROM temp.import_gtins"),
             )
-            products, gtins = _build_new(conn)
+            products, gtins = _build_new(conn, parser.categories)
             replaced = _swap(conn, staged)
         finally:
             conn.execute("DROP TABLE IF EXISTS temp.import_products")

@@ -7,10 +7,10 @@ every scan: it is one UPDATE that commits by itself (one WAL append and fsync).
 
 ``complete_sale`` is ONE ``BEGIN IMMEDIATE`` transaction: next seq and prev_hash from the last
 journal row, the sealed ``pos.sale.completed/1`` event, rows in journal, sales, sale_lines,
-sale_tenders and outbox, the member's ledger rows (``kiosk.store.loyalty``) and the new lane
-snapshot. It is idempotent on ``sale_id``: completing
-a sale that is already recorded returns its ``SaleRecord`` and writes nothing, so a retry after
-a crash or an error never records a sale twice.
+sale_tenders and outbox, the member's ledger rows (``kiosk.store.loyalty``), the coupon
+redemptions (``kiosk.store.promotions``) and the new lane snapshot. It is idempotent on
+``sale_id``: completing a sale that is already recorded returns its ``SaleRecord`` and writes
+nothing, so a retry after a crash or an error never records a sale twice.
 
 Print jobs (``kiosk.store.print_jobs``) go through the same connection: ``queue_print`` and
 ``move_print`` commit the job's new state together with the lane snapshot and an audit row when
@@ -48,6 +48,7 @@ from kiosk.store.db import translate_errors, write_transaction
 from kiosk.store.journal import append_event, last_seq, next_link
 from kiosk.store.loyalty import write_sale_entries
 from kiosk.store.print_jobs import SqlitePrintJobs, insert_job
+from kiosk.store.promotions import write_coupon_redemptions
 from kiosk.store.refunds import SqliteRefunds
 from kiosk.store.shifts import SqliteShifts
 
@@ -275,6 +276,7 @@ class SqliteLaneStore:
             payload = append_event(conn, SALE_COMPLETED, sealed, body)
             self._insert_sale(conn, sale, sealed, payload.decode("utf-8"))
             write_sale_entries(conn, sale, seq)
+            write_coupon_redemptions(conn, sale)
             self._write_snapshot(conn, snapshot)
             record = SaleRecord(seq, str(sealed["receipt_no"]), prev_hash, str(sealed["hash"]))
             if receipt is not None:

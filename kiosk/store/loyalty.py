@@ -3,8 +3,12 @@
 ``SqliteMemberLedger`` (``kiosk.ports.MemberLedger``) reads balances on the lane thread's
 connection. ``write_sale_entries`` is called by ``SqliteLaneStore.complete_sale`` inside the
 sale's own transaction, so a recorded sale always has its ledger rows and a sale recorded twice
-never writes them twice. ``credit`` (a top-up, an opening balance, a correction) is for the
-CLI and the tests: one row, its own transaction.
+never writes them twice. ``refund_activity`` and ``write_refund_entries`` do the same for a
+refund inside ``SqliteRefunds.record_refund``'s transaction: the points and stored value it
+gives back (``refund``) and the earned points it takes back (``unearn``, capped at the points
+balance so it never goes below zero; the rest is published as ``points_unrecovered``).
+``credit`` (a top-up, an opening balance, a correction) is for the CLI
+(``kiosk.store.loyalty_admin``) and the tests: one row, its own transaction.
 
 A balance is the sum of a member's rows of one account. The schema (migration 3) refuses an
 UPDATE or a DELETE of a row and any row that would take a balance below zero, so the ledger can
@@ -21,7 +25,15 @@ from typing import Any, Final
 
 import sqlite_utils
 
-from kiosk.loyalty import ACCOUNTS, Account, Balances, ledger_entries
+from kiosk.loyalty import (
+    ACCOUNTS,
+    Account,
+    Balances,
+    RefundActivity,
+    ledger_entries,
+    refund_ledger_entries,
+)
+from kiosk.refunds import CompletedRefund
 from kiosk.sale import CompletedSale
 from kiosk.store.db import translate_errors, write_transaction
 
@@ -91,6 +103,52 @@ def write_sale_entries(conn: sqlite3.Connection, sale: CompletedSale, seq: int) 
                 f"sale {sale.kiosk_id}-{seq}",
             )
             for account, kind, amount in ledger_entries(activity)
+        ],
+    )
+
+
+def _points_balance(conn: sqlite3.Connection, member_id: str) -> int:
+    row = conn.execute(
+        "SELECT coalesce(sum(amount), 0) FROM member_ledger "
+        "WHERE member_id = ? AND account = 'points'",
+        (member_id,),
+    ).fetchone()
+    return int(row[0])
+
+
+def refund_activity(conn: sqlite3.Connection, refund: CompletedRefund) -> RefundActivity | None:
+    """The member activity ``refund`` records, read inside its transaction: the earned points
+    taken back are capped at what the points balance can give (None without a member)."""
+    planned = refund.loyalty()
+    if planned is None:
+        return None
+    return planned.capped(_points_balance(conn, planned.member_id))
+
+
+def write_refund_entries(
+    conn: sqlite3.Connection,
+    refund: CompletedRefund,
+    activity: RefundActivity,
+    seq: int,
+    refund_no: str,
+) -> None:
+    """Append the ledger rows of ``refund`` (recorded as ``seq``): what goes back, then the
+    earned points taken back. Call inside the refund's transaction (after its journal row)."""
+    conn.executemany(
+        "INSERT INTO member_ledger (member_id, account, kind, amount, business_day, seq, "
+        "sale_id, reason) VALUES (?,?,?,?,?,?,?,?)",
+        [
+            (
+                activity.member_id,
+                account,
+                kind,
+                amount,
+                refund.business_day,
+                seq,
+                refund.refund_id,
+                f"refund {refund_no} of {refund.original.receipt_no}",
+            )
+            for account, kind, amount in refund_ledger_entries(activity)
         ],
     )
 

@@ -415,6 +415,123 @@ _V5_PROMOTIONS: Final[tuple[Step, ...]] = (
     "CREATE INDEX coupon_redemptions_member ON coupon_redemptions (member_id, rule_id)",
 )
 
+# Version 6: refunds of sales paid with points or stored value (kiosk.store.loyalty,
+# docs/loyalty.md). The member ledger gets the kinds ``refund`` (points or stored value given
+# back, +) and ``unearn`` (earned points taken back, -), and its seq is any journal event (a
+# refund's too); refund_tenders may be ``points`` or ``stored_value`` and keep the points.
+# SQLite cannot change a CHECK: both tables are rebuilt with their rows.
+_V6_MEMBER_REFUNDS: Final[tuple[Step, ...]] = (
+    f"""CREATE TABLE member_ledger_v6 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        member_id TEXT NOT NULL,
+        account TEXT NOT NULL CHECK (account IN ('points', 'stored_value')),
+        kind TEXT NOT NULL
+            CHECK (kind IN ('earn', 'redeem', 'credit', 'debit', 'refund', 'unearn')),
+        amount INTEGER NOT NULL
+            CHECK (amount != 0 AND (kind IN ('earn', 'credit', 'refund')) = (amount > 0)),
+        business_day TEXT NOT NULL,
+        seq INTEGER REFERENCES journal (seq),
+        sale_id TEXT,
+        reason TEXT NOT NULL DEFAULT '',
+        at TEXT NOT NULL DEFAULT {_NOW},
+        CHECK ((seq IS NULL) = (kind IN ('credit', 'debit'))),
+        UNIQUE (sale_id, account, kind)
+    )""",
+    "INSERT INTO member_ledger_v6 (id, member_id, account, kind, amount, business_day, seq, "
+    "sale_id, reason, at) SELECT id, member_id, account, kind, amount, business_day, seq, "
+    "sale_id, reason, at FROM member_ledger ORDER BY id",
+    "DROP TABLE member_ledger",
+    "ALTER TABLE member_ledger_v6 RENAME TO member_ledger",
+    "CREATE INDEX member_ledger_balance ON member_ledger (member_id, account, amount)",
+    "CREATE INDEX member_ledger_redeemed ON member_ledger (member_id, business_day) "
+    "WHERE kind = 'redeem'",
+    """CREATE TRIGGER member_ledger_no_update BEFORE UPDATE ON member_ledger
+    BEGIN SELECT RAISE(ABORT, 'member_ledger is append-only: add a row instead'); END""",
+    """CREATE TRIGGER member_ledger_no_delete BEFORE DELETE ON member_ledger
+    BEGIN SELECT RAISE(ABORT, 'member_ledger is append-only: add a row instead'); END""",
+    """CREATE TRIGGER member_ledger_not_negative AFTER INSERT ON member_ledger
+    WHEN (SELECT sum(amount) FROM member_ledger
+          WHERE member_id = NEW.member_id AND account = NEW.account) < 0
+    BEGIN SELECT RAISE(ABORT, 'member_ledger: the balance would go below zero'); END""",
+    """CREATE TABLE refund_tenders_v6 (
+        seq INTEGER NOT NULL REFERENCES refunds (seq),
+        idx INTEGER NOT NULL,
+        type TEXT NOT NULL CHECK (type IN ('card', 'cash', 'points', 'stored_value')),
+        amount INTEGER NOT NULL CHECK (amount >= 0),
+        original_type TEXT NOT NULL,
+        tender_idx INTEGER,
+        intent_id TEXT NOT NULL,
+        original_ref TEXT,
+        ref TEXT,
+        auth TEXT,
+        last4 TEXT CHECK (last4 IS NULL OR (length(last4) = 4 AND last4 NOT GLOB '*[^0-9]*')),
+        points INTEGER NOT NULL DEFAULT 0 CHECK (points >= 0),
+        PRIMARY KEY (seq, idx)
+    ) WITHOUT ROWID""",
+    "INSERT INTO refund_tenders_v6 (seq, idx, type, amount, original_type, tender_idx, "
+    "intent_id, original_ref, ref, auth, last4) SELECT seq, idx, type, amount, original_type, "
+    "tender_idx, intent_id, original_ref, ref, auth, last4 FROM refund_tenders",
+    "DROP TABLE refund_tenders",
+    "ALTER TABLE refund_tenders_v6 RENAME TO refund_tenders",
+)
+
+# Version 7: signed fleet messages (kiosk.sync.signing, kiosk.store.fleet_trust). The fleet
+# public keys (the pinned one and those named by key rotations; retire_at in Unix seconds, NULL
+# while current), the ids of signed commands seen (kept until they expire: replays are refused)
+# and the applied config document of each scope (kiosk, store).
+_V7_FLEET_TRUST: Final[tuple[Step, ...]] = (
+    f"""CREATE TABLE fleet_keys (
+        n INTEGER PRIMARY KEY AUTOINCREMENT,
+        kid TEXT NOT NULL UNIQUE,
+        public_key TEXT NOT NULL,
+        origin TEXT NOT NULL CHECK (origin IN ('config', 'rollover')),
+        added_at TEXT NOT NULL DEFAULT {_NOW},
+        retire_at REAL
+    )""",
+    f"""CREATE TABLE fleet_tokens (
+        jti TEXT PRIMARY KEY,
+        exp REAL NOT NULL,
+        kind TEXT NOT NULL,
+        seen_at TEXT NOT NULL DEFAULT {_NOW}
+    ) WITHOUT ROWID""",
+    "CREATE INDEX fleet_tokens_exp ON fleet_tokens (exp)",
+    f"""CREATE TABLE fleet_config (
+        scope TEXT PRIMARY KEY CHECK (scope IN ('kiosk', 'store')),
+        config_version INTEGER NOT NULL CHECK (config_version > 0),
+        body TEXT NOT NULL,
+        jti TEXT NOT NULL,
+        kid TEXT NOT NULL,
+        applied_at TEXT NOT NULL DEFAULT {_NOW}
+    ) WITHOUT ROWID""",
+)
+
+# Version 8: catalog categories (kiosk.store.catalog, docs/lane-protocol.md `categories`).
+# ``categories`` lists each category with its names (JSON, from the catalog's
+# ``category_name_<lang>`` columns), picture file name, number of products for sale and
+# position (first line in the catalog file); ``category_products`` is the (category, product
+# id) index of the products for sale, so listing and browsing a category never scans
+# ``products``. Both are catalog tables: the catalog import rebuilds them and swaps them in.
+# An existing catalog is indexed here (names and pictures arrive with the next import).
+_V8_CATEGORIES: Final[tuple[Step, ...]] = (
+    """CREATE TABLE categories (
+        category TEXT PRIMARY KEY CHECK (category != ''),
+        names TEXT NOT NULL DEFAULT '{}',
+        picture TEXT NOT NULL DEFAULT '',
+        count INTEGER NOT NULL DEFAULT 0 CHECK (count >= 0),
+        position INTEGER NOT NULL
+    ) WITHOUT ROWID""",
+    """CREATE TABLE category_products (
+        category TEXT NOT NULL,
+        product_id INTEGER NOT NULL,
+        PRIMARY KEY (category, product_id)
+    ) WITHOUT ROWID""",
+    "INSERT INTO category_products (category, product_id) "
+    "SELECT category, id FROM products WHERE category != '' AND not_for_sale = 0",
+    "INSERT INTO categories (category, count, position) "
+    "SELECT category, sum(not_for_sale = 0), min(id) FROM products WHERE category != '' "
+    "GROUP BY category",
+)
+
 # MIGRATIONS[i] brings the schema from version i to version i + 1.
 MIGRATIONS: Final[tuple[tuple[Step, ...], ...]] = (
     _V1,
@@ -422,6 +539,9 @@ MIGRATIONS: Final[tuple[tuple[Step, ...], ...]] = (
     _V3,
     _V4_RETURNS_SHIFTS,
     _V5_PROMOTIONS,
+    _V6_MEMBER_REFUNDS,
+    _V7_FLEET_TRUST,
+    _V8_CATEGORIES,
 )
 SCHEMA_VERSION: Final[int] = len(MIGRATIONS)
 

@@ -7,10 +7,14 @@ transaction never waits long for the write lock; reads are single statements (WA
 block the lane).
 
 Row life: ``pending`` (written with the sale) -> ``sent`` (the broker PUBACKed it) ->
-``settled`` (every required consumer group acked it). ``acks`` is a JSON object
-``{group: acked_at}``. A PUBACK never moves a row backwards (a settled row republished by a
-``resend`` stays settled); acks are recorded whatever the row's state (an ack can overtake the
-PUBACK bookkeeping); duplicate acks and acks for unknown events change nothing.
+``settled`` (every required consumer group acked it). A group's ``up_to_seq`` acks are one
+watermark per group (``kiosk_state`` key ``ack_mark:{group}``, never above the last seq in the
+outbox when it was raised), so the common ack costs a few statements, not a write per row;
+``event_ids`` acks are recorded on their rows, ``acks`` being a JSON object
+``{group: acked_at}``. A row is acked by a group when its seq is at or under the group's mark
+or its ``acks`` names the group. A PUBACK never moves a row backwards (a settled row
+republished by a ``resend`` stays settled); acks are recorded whatever the row's state (an ack
+can overtake the PUBACK bookkeeping); duplicate acks and acks for unknown events change nothing.
 
 Purging deletes a seq prefix of rows settled more than N days ago and records the last purged
 seq in ``kiosk_state`` as ``outbox_purged_through``. A resend of a purged seq is rebuilt from
@@ -41,6 +45,7 @@ CHUNK: Final[int] = 500
 MAX_REPUBLISH_DOUBLINGS: Final[int] = 4  # an unacked row waits at most 16 x the ack timeout
 _NOW: Final[str] = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 _COLUMNS: Final[str] = "seq, event_id, topic, payload"
+_MARK: Final[str] = "ack_mark:"  # kiosk_state key prefix: a group's up_to_seq watermark
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +86,73 @@ def _path(group: str) -> str:
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _acked_by_all(groups: Sequence[str]) -> tuple[str, list[str]]:
+    """SQL true for an outbox row every one of ``groups`` acked, by its watermark (an
+    ``up_to_seq`` ack) or on the row (an ``event_ids`` ack), and its parameters."""
+    mark = "(SELECT CAST(value AS INTEGER) FROM kiosk_state WHERE key = ?)"
+    one = f"(seq <= coalesce({mark}, 0) OR json_type(acks, ?) IS NOT NULL)"
+    return " AND ".join(one for _ in groups), [x for g in groups for x in (_MARK + g, _path(g))]
+
+
+def _raise_marks(
+    conn: sqlite3.Connection, up_to: Mapping[str, int]
+) -> tuple[int, tuple[int, int] | None]:
+    """Raise each group's watermark to its ``up_to_seq``, capped at the outbox's last seq
+    (inside the caller's transaction, which holds the write lock: no sale can slip in under
+    a mark). Returns how many unsettled rows got a new group ack, and the seqs newly
+    covered as ``(after, through)`` (None when no mark moved)."""
+    (last,) = conn.execute("SELECT max(seq) FROM outbox").fetchone()
+    acked = 0
+    low = high = None
+    for group, seq in up_to.items():
+        key = _MARK + group
+        row = conn.execute("SELECT CAST(value AS INTEGER) FROM kiosk_state WHERE key = ?", (key,))
+        old = int((row.fetchone() or (0,))[0] or 0)
+        new = min(seq, int(last or 0))
+        if new <= old:
+            continue
+        (count,) = conn.execute(
+            "SELECT count(*) FROM outbox WHERE seq > ? AND seq <= ? AND state != 'settled' "
+            "AND json_type(acks, ?) IS NULL",
+            (old, new, _path(group)),
+        ).fetchone()
+        acked += int(count)
+        low = old if low is None else min(low, old)
+        high = new if high is None else max(high, new)
+        conn.execute(
+            "INSERT INTO kiosk_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE "
+            "SET value = max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
+            (key, new),
+        )
+    return acked, None if low is None or high is None else (low, high)
+
+
+def _result_batches(
+    sent: Sequence[int], failed: Sequence[int]
+) -> Iterator[tuple[Sequence[int], Sequence[int]]]:
+    """PUBACK results in batches of at most ``CHUNK`` rows (sent first)."""
+    rows = [(seq, True) for seq in sent] + [(seq, False) for seq in failed]
+    for chunk in _chunks(rows):
+        yield [seq for seq, ok in chunk if ok], [seq for seq, ok in chunk if not ok]
+
+
+def _write_results(conn: sqlite3.Connection, sent: Sequence[int], failed: Sequence[int]) -> None:
+    """PUBACK outcomes, inside the caller's transaction: ``sent`` rows become ``sent`` (a
+    settled row stays settled), ``failed`` ones keep their state; both count an attempt."""
+    if sent:
+        conn.executemany(
+            "UPDATE outbox SET "
+            "state = CASE state WHEN 'pending' THEN 'sent' ELSE state END, "
+            f"sent_at = CASE state WHEN 'settled' THEN sent_at ELSE {_NOW} END, "
+            "attempts = attempts + 1 WHERE seq = ?",
+            [(seq,) for seq in sent],
+        )
+    if failed:
+        conn.executemany(
+            "UPDATE outbox SET attempts = attempts + 1 WHERE seq = ?", [(seq,) for seq in failed]
+        )
 
 
 class SqliteOutbox:
@@ -161,33 +233,28 @@ class SqliteOutbox:
 
     # ----------------------------------------------------------------------------- writes
     def record_publish_results(self, sent: Sequence[int], failed: Sequence[int]) -> None:
-        for chunk in _chunks(list(sent)):
+        for sent_part, failed_part in _result_batches(sent, failed):
             with write_transaction(self._conn) as conn:
-                conn.executemany(
-                    "UPDATE outbox SET "
-                    "state = CASE state WHEN 'pending' THEN 'sent' ELSE state END, "
-                    f"sent_at = CASE state WHEN 'settled' THEN sent_at ELSE {_NOW} END, "
-                    "attempts = attempts + 1 WHERE seq = ?",
-                    [(seq,) for seq in chunk],
-                )
-        for chunk in _chunks(list(failed)):
-            with write_transaction(self._conn) as conn:
-                conn.executemany(
-                    "UPDATE outbox SET attempts = attempts + 1 WHERE seq = ?",
-                    [(seq,) for seq in chunk],
-                )
+                _write_results(conn, sent_part, failed_part)
 
     def _settle_sql(self, required: Sequence[str], where: str) -> tuple[str, list[str]]:
-        conditions = " AND ".join("json_type(acks, ?) IS NOT NULL" for _ in required)
+        conditions, params = _acked_by_all(required)
         return (
             f"UPDATE outbox SET state = 'settled', settled_at = {_NOW} "
             f"WHERE {where} AND state != 'settled' AND {conditions}",
-            [_path(g) for g in required],
+            params,
         )
 
     def record_acks(
-        self, acks: Sequence[tuple[str, Ack]], required_groups: Sequence[str]
+        self,
+        acks: Sequence[tuple[str, Ack]],
+        required_groups: Sequence[str],
+        *,
+        sent: Sequence[int] = (),
+        failed: Sequence[int] = (),
     ) -> AckCounts:
+        """Acks, and the PUBACK results ``sent``/``failed`` gathered meanwhile, written together:
+        in the common case (up to ``CHUNK`` rows per group) ONE short transaction."""
         if not required_groups:
             raise ValueError("at least one consumer group must be required to settle rows")
         up_to: dict[str, int] = {}
@@ -195,15 +262,15 @@ class SqliteOutbox:
         for group, ack in acks:
             if ack.up_to_seq is not None:
                 up_to[group] = max(up_to.get(group, 0), ack.up_to_seq)
-            ids.setdefault(group, {}).update(dict.fromkeys(ack.event_ids))
-        acked = settled = unknown = 0
+            if ack.event_ids:
+                ids.setdefault(group, {}).update(dict.fromkeys(ack.event_ids))
+        results = list(_result_batches(sent, failed))
+        acked, settled = self._ack_up_to(up_to, required_groups, results)
+        unknown = 0
         for group, event_ids in ids.items():
             for chunk in _chunks(list(event_ids)):
                 a, s, u = self._ack_ids(group, chunk, required_groups)
                 acked, settled, unknown = acked + a, settled + s, unknown + u
-        for group, seq in up_to.items():
-            a, s = self._ack_up_to(group, seq, required_groups)
-            acked, settled = acked + a, settled + s
         return AckCounts(acked, settled, unknown)
 
     def _ack_ids(
@@ -224,43 +291,45 @@ class SqliteOutbox:
             settled = conn.execute(settle, [*event_ids, *settle_params]).rowcount
         return acked, settled, len(event_ids) - int(known)
 
-    def _ack_up_to(self, group: str, up_to_seq: int, required: Sequence[str]) -> tuple[int, int]:
+    def _ack_up_to(
+        self,
+        up_to: Mapping[str, int],
+        required: Sequence[str],
+        results: list[tuple[Sequence[int], Sequence[int]]],
+    ) -> tuple[int, int]:
+        """Every group's ``up_to_seq`` ack: its watermark is raised (never past the last seq
+        in the outbox, so a later sale is never acked in advance), then the rows the raised
+        marks newly cover are settled where every required group acked them, at most
+        ``CHUNK`` rows per transaction; the next batch of ``results`` is written in each. The
+        common round is one transaction."""
         acked = settled = 0
-        with translate_errors():
-            (first,) = self._conn.execute(
-                "SELECT min(seq) FROM outbox WHERE state != 'settled'"
-            ).fetchone()
-        if first is None:
-            return 0, 0
-        after = int(first) - 1
         settle, settle_params = self._settle_sql(required, "seq BETWEEN ? AND ?")
-        while after < up_to_seq:
+        span: tuple[int, int] | None = None  # seqs still to look at: (after, through)
+        while up_to or span is not None or results:
             with write_transaction(self._conn) as conn:
+                if results:
+                    _write_results(conn, *results.pop(0))
+                if up_to:
+                    acked_now, span = _raise_marks(conn, up_to)
+                    acked += acked_now
+                    up_to = {}
+                if span is None:
+                    continue
                 seqs = [
                     int(r[0])
                     for r in conn.execute(
                         "SELECT seq FROM outbox WHERE seq > ? AND seq <= ? "
-                        "AND state != 'settled' AND json_type(acks, ?) IS NULL "
-                        "ORDER BY seq LIMIT ?",
-                        (after, up_to_seq, _path(group), CHUNK),
+                        "AND state != 'settled' ORDER BY seq LIMIT ?",
+                        (*span, CHUNK),
                     )
                 ]
-                if not seqs:
-                    break
-                low, high = seqs[0], seqs[-1]
-                acked += conn.execute(
-                    f"UPDATE outbox SET acks = json_set(acks, ?, {_NOW}) "
-                    "WHERE seq BETWEEN ? AND ? AND state != 'settled' "
-                    "AND json_type(acks, ?) IS NULL",
-                    (_path(group), low, high, _path(group)),
-                ).rowcount
-                settled += conn.execute(settle, [low, high, *settle_params]).rowcount
-                after = high
+                if seqs:
+                    settled += conn.execute(settle, [seqs[0], seqs[-1], *settle_params]).rowcount
+                span = (seqs[-1], span[1]) if len(seqs) == CHUNK else None
         return acked, settled
 
     def settle_acked(self, required_groups: Sequence[str]) -> int:
-        conditions = " AND ".join("json_type(acks, ?) IS NOT NULL" for _ in required_groups)
-        paths = [_path(g) for g in required_groups]
+        conditions, paths = _acked_by_all(required_groups)
         total = 0
         while True:
             with write_transaction(self._conn) as conn:

@@ -7,13 +7,17 @@ store's, and replaces the stored rules in one transaction: a bad file keeps the 
 ``SqlitePromotions`` (``kiosk.ports.Promotions``) is read on the lane thread: ``current()`` gives
 the ``RuleSet`` of the stored rules, parsed once per stored version (the digest of the text);
 ``on_load`` runs after a new rule set is parsed (the composition root passes ``gc.freeze``, as
-docs/promotions.md advises). Coupon redemptions are written when a sale is recorded, keyed on
-(code, rule, sale) so a retried completion never counts a coupon twice.
+docs/promotions.md advises). Coupon redemptions are written by ``write_coupon_redemptions``
+inside ``SqliteLaneStore.complete_sale``'s transaction (with a ``coupon_redeemed`` audit row
+each), keyed on (code, rule, sale): a recorded sale always has its coupon uses, a crash can
+never lose them, and a retried completion never counts a coupon twice.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +27,7 @@ from typing import Literal
 import sqlite_utils
 
 from kiosk.promotions import PromotionFormatError, RuleSet, parse_promotions
+from kiosk.sale import CompletedSale
 from kiosk.store.db import translate_errors, write_transaction
 
 Format = Literal["json", "toml"]
@@ -168,3 +173,33 @@ class SqlitePromotions:
                 "VALUES (?, ?, ?, ?, ?)",
                 rows,
             )
+
+
+def write_coupon_redemptions(conn: sqlite3.Connection, sale: CompletedSale) -> None:
+    """Record the coupons ``sale`` redeemed and audit each (``coupon_redeemed``). Call inside
+    the sale's transaction; idempotent per (code, rule, sale)."""
+    rows = [
+        (code, rule_id, sale.sale_id, sale.member_id, sale.occurred_at)
+        for code, rule_ids in sale.redeemed_coupons
+        for rule_id in rule_ids
+    ]
+    if not rows:
+        return
+    conn.executemany(
+        "INSERT OR IGNORE INTO coupon_redemptions (code, rule_id, sale_id, member_id, at) "
+        "VALUES (?, ?, ?, ?, ?)",
+        rows,
+    )
+    conn.executemany(
+        "INSERT INTO audit (kind, detail) VALUES ('coupon_redeemed', ?)",
+        [
+            (
+                json.dumps(
+                    {"sale_id": sale.sale_id, "code": code, "rules": list(rule_ids)},
+                    ensure_ascii=False,
+                    separators=(",", ":"),
+                ),
+            )
+            for code, rule_ids in sale.redeemed_coupons
+        ],
+    )

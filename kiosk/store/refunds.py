@@ -11,8 +11,10 @@ thread only; ``SqliteLaneStore.refunds``). Every method has committed when it re
 - ``record_refund`` is ONE ``BEGIN IMMEDIATE`` transaction: the refunded quantities are
   checked against what earlier refunds took (a second refund of the same units is refused),
   the next seq and prev_hash, the sealed ``pos.sale.refunded/1`` event, rows in ``journal``,
-  ``outbox``, ``refunds``, ``refund_lines`` and ``refund_tenders``, the refund slip's print job,
-  and the draft cleared. It is idempotent on the refund id.
+  ``outbox``, ``refunds``, ``refund_lines`` and ``refund_tenders``, the member's ledger rows
+  (``kiosk.store.loyalty.write_refund_entries``: points and stored value given back, earned
+  points taken back), the refund slip's print job, and the draft cleared. It is idempotent on
+  the refund id.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from kiosk.refunds import CompletedRefund, RefundAttempt, RefundRecord, SaleLook
 from kiosk.returns import QTY_SCALE, Refunded, milli
 from kiosk.store.db import translate_errors, write_transaction
 from kiosk.store.journal import append_event, next_link
+from kiosk.store.loyalty import refund_activity, write_refund_entries
 from kiosk.store.print_jobs import insert_job
 
 logger = logging.getLogger(__name__)
@@ -227,9 +230,12 @@ class SqliteRefunds:
                         code="wrong_state",
                     )
             seq, prev_hash = next_link(conn)
-            sealed, body = seal_with_body(sale_refunded_event(refund, seq, prev_hash))
+            loyalty = refund_activity(conn, refund)
+            sealed, body = seal_with_body(sale_refunded_event(refund, seq, prev_hash, loyalty))
             payload = append_event(conn, SALE_REFUNDED, sealed, body)
             self._insert(conn, refund, sealed, payload.decode("utf-8"))
+            if loyalty is not None:
+                write_refund_entries(conn, refund, loyalty, seq, str(sealed["refund_no"]))
             record = RefundRecord(seq, str(sealed["refund_no"]), prev_hash, str(sealed["hash"]))
             if slip is not None:
                 insert_job(conn, record.refund_no, "receipt", slip(record))
@@ -290,7 +296,7 @@ class SqliteRefunds:
         )
         conn.executemany(
             "INSERT INTO refund_tenders (seq, idx, type, amount, original_type, tender_idx, "
-            "intent_id, original_ref, ref, auth, last4) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            "intent_id, original_ref, ref, auth, last4, points) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             [
                 (
                     seq,
@@ -304,6 +310,7 @@ class SqliteRefunds:
                     t.ref,
                     t.auth,
                     t.last4,
+                    t.points,
                 )
                 for i, t in enumerate(refund.tenders, start=1)
             ],

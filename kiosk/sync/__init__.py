@@ -11,7 +11,9 @@ everything; docs/mqtt-contract.md is the contract it keeps.
     relay.py        the outbox relay: seq order, bounded window, PUBACK reason codes
     acks.py         consumer groups' acks into kiosk.db
     state.py        birth, Will, clean-stop offline, telemetry
-    commands.py     ping, resend; audit; answers
+    commands.py     ping, resend, rotate_fleet_key; signed or plain; audit; answers
+    signing.py      EdDSA JWT verification, fleet keys and their rotation
+    fleet_config.py signed config documents on cfg/desired: apply, report
     ports.py        what the agent needs from kiosk.db (kiosk.store.outbox implements it)
     agent.py        SyncAgent and run_sync, tying them together
 """

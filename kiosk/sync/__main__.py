@@ -1,11 +1,14 @@
 """``python -m kiosk.sync --config FILE``: run the sync agent (the ``kiosk sync`` process).
 
 The entry point and composition root of the sync process: it hands the store's outbox
-repository (``kiosk.store.outbox.open_outbox``) to ``kiosk.sync.agent.run_sync``. This is the
-one module of ``kiosk.sync`` that imports ``kiosk.store`` (an ``ignore_imports`` line of the
-adapters-independent contract in setup.cfg). Logs are JSON lines on stderr; the level comes
-from ``--log-level`` or ``KIOSK_LOG_LEVEL`` (default INFO). Exit codes: 0 after a clean stop
-(SIGTERM, SIGINT), 2 for a bad config, 1 when kiosk.db cannot be used.
+repository with the fleet keys (``kiosk.store.fleet_trust.open_sync_store``) to
+``kiosk.sync.agent.run_sync``. This is the one module of ``kiosk.sync`` that imports
+``kiosk.store`` (``ignore_imports`` lines of the adapters-independent contract in
+setup.cfg). Logs are JSON lines on stderr; the level comes from ``--log-level`` or
+``KIOSK_LOG_LEVEL`` (default INFO). Exit codes: 0 after a clean stop (SIGTERM, SIGINT), 2 for
+a bad config, 1 when kiosk.db cannot be used. Under systemd
+(``Type=notify``) it reports ready, stopping and watchdog pings through
+``kiosk.app.sd_notify`` (systemd/kiosk-sync.service).
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ from collections.abc import Sequence
 
 from kiosk.errors import ConfigError, KioskError
 from kiosk.logs import LEVELS, setup_logging
-from kiosk.store.outbox import open_outbox
-from kiosk.sync.agent import run_sync
+from kiosk.store.fleet_trust import open_sync_store
+from kiosk.sync.agent import ServiceHooks, run_sync
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -38,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"kiosk sync: log level {args.log_level!r} is not one of {LEVELS}\n")
         return 2
     try:
-        return run_sync(args.config, open_outbox)
+        return run_sync(args.config, open_sync_store, _service())
     except ConfigError as exc:
         text = exc.problem if exc.key == "(file)" else str(exc)
         sys.stderr.write(f"kiosk sync: {text}\n")
@@ -46,6 +49,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KioskError as exc:
         sys.stderr.write(f"kiosk sync: {exc}\n")
         return 1
+
+
+def _service() -> ServiceHooks | None:
+    """systemd's notify hooks when systemd asked for them (kiosk.app loads only then)."""
+    if not os.environ.get("NOTIFY_SOCKET"):
+        return None
+    from kiosk.app.sd_notify import ServiceNotifier
+
+    return ServiceNotifier()
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Application acks from the consumer groups (``pos/v1/{kiosk}/ack/{group}``), into kiosk.db.
 
 Called on the sync agent's thread with every ack message of one network round, which are
-recorded together (``SyncStore.record_acks``: short transactions). A row is settled once every
+recorded together with the relay's PUBACK results of that round (``SyncStore.record_acks``: one
+short transaction in the common case). A row is settled once every
 group in ``required_groups`` acked it; acks of other groups are recorded too. A malformed ack
 (not JSON, wrong shape, another kiosk's topic) is logged with the reason and dropped: it never
 stops the agent. Duplicate acks and acks for unknown events change nothing.
@@ -52,12 +53,20 @@ class AckHandler:
             logger.warning("ignored a bad ack on %s: %s", message.topic, exc)
             return None
 
-    def handle(self, messages: Sequence[InboundMessage]) -> None:
-        """Record every valid ack among ``messages`` (StoreError propagates: retried later)."""
+    def handle(
+        self,
+        messages: Sequence[InboundMessage],
+        results: tuple[Sequence[int], Sequence[int]] = ((), ()),
+    ) -> None:
+        """Record every valid ack among ``messages``, and the relay's PUBACK ``results`` (sent,
+        failed) in the same transaction (StoreError propagates: retried later)."""
         acks = [ack for ack in map(self.parse, messages) if ack is not None]
+        sent, failed = results
         if not acks:
+            if sent or failed:
+                self._store.record_publish_results(sent, failed)
             return
-        counts = self._store.record_acks(acks, self._required)
+        counts = self._store.record_acks(acks, self._required, sent=sent, failed=failed)
         self.stats.messages += len(acks)
         self.stats.settled += counts.settled
         self.stats.unknown_ids += counts.unknown

@@ -1,6 +1,7 @@
 """The paho-mqtt wrapper: connection, broker list, resubscribe, manual acks, our own message types.
 
-The only module that imports paho. It runs on the sync agent's one thread: ``poll(timeout)``
+The only module that imports paho (with ``kiosk.sync.mqtt_properties``, which packs the
+PUBLISH properties). It runs on the sync agent's one thread: ``poll(timeout)``
 connects when it is time to (brokers tried in order; after a whole round fails, exponential
 backoff with jitter), runs one round of paho's network loop, and then hands what happened to
 the ``ClientHandler`` *outside* paho's callbacks: ``on_connected``, ``on_disconnected``,
@@ -37,6 +38,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from kiosk.errors import ConfigError
 from kiosk.sync.backoff import Backoff
+from kiosk.sync.mqtt_properties import PackedProperties, paho_properties
 from kiosk.sync.settings import BrokerAddress, SyncSettings
 
 logger = logging.getLogger(__name__)
@@ -257,7 +259,7 @@ class MqttClient:
             payload,
             qos=1,
             retain=True,
-            properties=_props(PacketTypes.WILLMESSAGE, PublishOptions()),
+            properties=paho_properties(PacketTypes.WILLMESSAGE, PublishOptions()),
         )
         connect_props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         connect_props.SessionExpiryInterval = self._settings.session_expiry_s
@@ -372,7 +374,7 @@ class MqttClient:
             payload,
             qos=options.qos,
             retain=options.retain,
-            properties=_props(PacketTypes.PUBLISH, options),
+            properties=PackedProperties(options),
         )
         if info.rc in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
             return int(info.mid)
@@ -387,17 +389,3 @@ class MqttClient:
         if was is not Phase.IDLE:
             self._paho.disconnect()
             self._dispatch()
-
-
-def _props(packet_type: int, options: PublishOptions) -> Properties:
-    props = Properties(packet_type)  # type: ignore[no-untyped-call]
-    if options.content_type is not None:
-        props.ContentType = options.content_type
-        props.PayloadFormatIndicator = 1
-    if options.user_properties:
-        props.UserProperty = list(options.user_properties)
-    if options.response_topic is not None:
-        props.ResponseTopic = options.response_topic
-    if options.correlation_data is not None:
-        props.CorrelationData = options.correlation_data
-    return props

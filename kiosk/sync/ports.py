@@ -84,9 +84,15 @@ class SyncStore(Protocol):
         ...
 
     def record_acks(
-        self, acks: Sequence[tuple[str, Ack]], required_groups: Sequence[str]
+        self,
+        acks: Sequence[tuple[str, Ack]],
+        required_groups: Sequence[str],
+        *,
+        sent: Sequence[int] = (),
+        failed: Sequence[int] = (),
     ) -> AckCounts:
-        """Record ``(group, ack)`` pairs; settle rows every required group has acked."""
+        """Record ``(group, ack)`` pairs; settle rows every required group has acked. PUBACK
+        results (as ``record_publish_results``) are written in the same transaction."""
         ...
 
     def settle_acked(self, required_groups: Sequence[str]) -> int:

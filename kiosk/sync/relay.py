@@ -15,8 +15,10 @@ Every PUBACK reason code is checked. Success (0x00) and 0x10 "no matching subscr
 the row ``sent`` (0x10 is counted and logged: the event waits for acks, it was not delivered).
 A failure (>= 0x80) leaves the row as it was, is logged with the reason, and pauses publishing
 with exponential backoff; the failed seq is published again after the pause. Results are
-written to kiosk.db in batches (one short transaction per batch), always before the outbox is
-read again.
+written to kiosk.db in batches (one short transaction per batch; the agent writes a round's
+results in its acks' transaction), before the outbox is read again, except when no unwritten
+result can change what the read returns: then the next rows go to paho first and the results
+are written right after (``tick``), so the broker has work while the commit waits for the disk.
 """
 
 from __future__ import annotations
@@ -165,6 +167,19 @@ class OutboxRelay:
         """True when nothing is in flight, queued for resend or waiting to be written."""
         return not (self._in_flight or self._resends or self._sent or self._failed)
 
+    def take_results(self) -> tuple[list[int], list[int]]:
+        """The PUBACK outcomes not yet written (sent, failed), for a caller that writes them
+        with other things in one transaction (the agent, with a round's acks). Hand them
+        back with ``give_back`` when that write failed."""
+        results = (self._sent, self._failed)
+        self._sent, self._failed = [], []
+        return results
+
+    def give_back(self, results: tuple[Sequence[int], Sequence[int]]) -> None:
+        sent, failed = results
+        self._sent[:0] = sent
+        self._failed[:0] = failed
+
     def flush(self) -> None:
         """Write the PUBACK outcomes gathered so far (one short transaction per batch)."""
         if self._sent or self._failed:
@@ -182,17 +197,27 @@ class OutboxRelay:
         fill = self._publisher.connected and now >= self._paused_until
         # Read more rows only once a quarter of the window is free: fewer, bigger batches.
         fill = fill and (room >= max(1, window // 4) or not self._in_flight)
-        if fill or not self._in_flight or now - self._last_flush >= FLUSH_EVERY_S:
+        due = fill and now >= self._next_due_check
+        # Publish first, write after: the broker has the next rows while the commit waits for
+        # the disk. Only when no unwritten result can make the outbox hand a row out again:
+        # no failure (it rewinds the cursor), no republish check (a republished row whose
+        # PUBACK is unwritten is still due), no sent seq past the cursor (a resend's).
+        early = fill and not due and not self._failed
+        early = early and max(self._sent, default=0) <= self._cursor
+        flush = fill or not self._in_flight or now - self._last_flush >= FLUSH_EVERY_S
+        if flush and not early:
             self.flush()
         if not fill:
             return
-        if now >= self._next_due_check:
+        if due:
             room = self._republish_due(room)
             if room > 0:
                 self._next_due_check = now + self._due_every
         room = self._resend(room)
         if room > 0:
             self._publish_pending(room)
+        if early:
+            self.flush()
 
     def _republish_due(self, room: int) -> int:
         rows = self._store.due_for_republish(self._ack_timeout_s, room + len(self._in_flight))

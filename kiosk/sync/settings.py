@@ -23,9 +23,11 @@ from typing import Any, Final
 from kiosk.config import Config
 from kiosk.errors import ConfigError
 from kiosk.protocol.mqtt import CONSUMER_GROUPS
+from kiosk.sync.signing import load_public_key_pem
 
 _GROUP: Final = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 _HOST: Final = re.compile(r"[A-Za-z0-9._:-]{1,253}")
+_COMMAND: Final = re.compile(r"[a-z][a-z_]{0,31}")
 MAX_SESSION_EXPIRY_S: Final = 2**32 - 1
 
 
@@ -69,6 +71,12 @@ class SyncSettings:
     session_expiry_s: int = 7 * 24 * 3600
     purge_after_days: int = 30
     stop_timeout_s: float = 5.0
+    nice: int = 10  # the process's CPU niceness at least (0-19): the lane comes first
+    store_id: str = ""
+    fleet_public_key: str | None = None  # the PEM file pinned by sync.fleet_public_key
+    fleet_public_key_pem: str = ""
+    command_max_ttl_s: float = 900.0
+    unsigned_commands: tuple[str, ...] = ("resend",)
 
     @classmethod
     def from_config(
@@ -120,6 +128,13 @@ class SyncSettings:
                 reader.number("purge_after_days", d.purge_after_days, low=1, integer=True)
             ),
             stop_timeout_s=reader.number("stop_timeout_s", d.stop_timeout_s, low=0.1),
+            nice=int(reader.number("nice", d.nice, low=0, high=19, integer=True)),
+            store_id=config.store.id,
+            command_max_ttl_s=reader.number(
+                "command_max_ttl_s", d.command_max_ttl_s, low=10, high=86400
+            ),
+            unsigned_commands=reader.names("unsigned_commands", d.unsigned_commands),
+            **reader.fleet_key("fleet_public_key", base_dir),
         )
         reader.finish()
         return settings
@@ -192,6 +207,31 @@ class _Table:
         if len(set(value)) != len(value):
             raise ConfigError(f"sync.{key}", "names the same group twice")
         return tuple(value)
+
+    def names(self, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        value = self._get(key)
+        if value is None:
+            return default
+        if not isinstance(value, list) or not all(
+            isinstance(v, str) and _COMMAND.fullmatch(v) for v in value
+        ):
+            raise ConfigError(f"sync.{key}", f"must be a list of command names, got {value!r}")
+        return tuple(value)
+
+    def fleet_key(self, key: str, base_dir: Path | None) -> dict[str, Any]:
+        """The pinned fleet public key: its path and PEM text (``{}`` when not set)."""
+        name = self.text(key)
+        if name is None:
+            return {}
+        path = base_dir / name if base_dir is not None else Path(name)
+        try:
+            pem = path.read_text(encoding="ascii")
+            load_public_key_pem(pem)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"sync.{key}", f"cannot read the fleet key {path}: {exc}") from None
+        except ValueError as exc:
+            raise ConfigError(f"sync.{key}", f"the fleet key {path} {exc}") from None
+        return {"fleet_public_key": str(path), "fleet_public_key_pem": pem}
 
     def tls(self, enabled: bool, base_dir: Path | None) -> TlsFiles | None:
         files = {k: self.text(k) for k in ("tls_ca_file", "tls_cert_file", "tls_key_file")}

@@ -84,7 +84,31 @@ def test_a_kiosk_built_refund_is_accepted_with_its_lines_and_tenders(chain: Kios
     [
         ({"refund_no": "s0001-k01-9"}, INCONSISTENT, ("refund_no",)),
         ({"tenders": [{"type": "cash", "amount": 5}]}, INCONSISTENT, ("totals.due",)),
-        ({"tenders": [{"type": "wallet", "amount": 1190}]}, INCONSISTENT, ("card or cash",)),
+        ({"tenders": [{"type": "wallet", "amount": 1190}]}, INCONSISTENT, ("not wallet",)),
+        (
+            {"tenders": [{"type": "stored_value", "amount": 1190}]},
+            INCONSISTENT,
+            ("without a member",),
+        ),
+        (
+            {
+                "tenders": [{"type": "stored_value", "amount": 1190}],
+                "member": {"id": "C1", "stored_value_refunded": 1000},
+            },
+            INCONSISTENT,
+            ("member.stored_value_refunded",),
+        ),
+        (
+            {"tenders": [{"type": "points", "amount": 1190}], "member": {"id": "C1"}},
+            INCONSISTENT,
+            ("points_refunded",),
+        ),
+        (
+            {"member": {"id": "C1", "points_reversed": 2, "points_unrecovered": 3}},
+            INCONSISTENT,
+            ("points_unrecovered 3",),
+        ),
+        ({"member": {"id": "C1", "points_reversed": -2}}, INVALID, ("member.points_reversed",)),
         ({"lines": []}, INCONSISTENT, ("at least one line",)),
         (
             {"original": {"receipt_no": "x", "kiosk_id": "s0001-k01", "seq": 5}},

@@ -40,7 +40,9 @@ from central.config import KioskRegistry
 from central.events import Event
 from central.stock import LowStock
 from central.validation import validate
+from kiosk.app import open_store
 from kiosk.protocol import mqtt
+from kiosk.store.loyalty import credit
 from tests.central.factory import KioskChain, payload_of, topic_of
 from tests.central.mqtt_kit import InProcessConsumer
 from tests.central.mqtt_kit import write_config as write_central_config
@@ -50,9 +52,11 @@ from tests.integration.lane_kit import (
     BEER,
     MEMBER_GOLD,
     MILK,
+    TODAY,
     WATER,
     LaneKit,
     make_kiosk,
+    only,
 )
 from tests.integration.sync_kit import AgentProcess, Watcher, wait_until, write_config
 
@@ -279,6 +283,65 @@ def test_sale_events_from_the_real_lane_and_store_fit_the_schema(
         "discount",
     }
     assert {a["kind"] for a in attended["attendant_actions"]} >= {"age_check", "discount"}
+
+
+def test_refunds_and_a_shift_close_from_the_real_lane_fit_the_schema(
+    doc: dict[str, Any], tmp_path: Path
+) -> None:
+    kit = make_kiosk(tmp_path, cash={"rounding_increment": 10})
+    try:
+        db = open_store(kit.config)
+        try:
+            credit(db, "C0001", "points", 5000, TODAY, "opening balance")
+            credit(db, "C0001", "stored_value", 3000, TODAY, "top-up T-1")
+        finally:
+            db.conn.close()
+        kit.login()
+        kit.cmd("shift_open", float=10000)
+        kit.logout()
+        kit.cmd("scan", code=WATER)
+        kit.cmd("scan", code=MILK)
+        kit.cmd("scan", code=MEMBER_GOLD)
+        kit.cmd("redeem", type="points", amount=300)
+        kit.cmd("redeem", type="stored_value", amount=500)
+        member_sale = only(kit.cmd("pay", method="card"), "sale_completed")
+        kit.cmd("new_sale")
+        kit.cmd("scan", code=WATER)
+        kit.cmd("pay", method="cash")
+        kit.login()
+        cash_sale = only(kit.cmd("cash", tendered=500), "sale_completed")
+        kit.cmd("new_sale")
+        for receipt_no, line in ((member_sale["receipt_no"], 2), (cash_sale["receipt_no"], 1)):
+            kit.cmd("return_start", receipt_no=receipt_no)
+            kit.cmd("return_line", line=line)
+            assert "refund_completed" in [e["event"] for e in kit.cmd("return_confirm")]
+        assert "shift_closed" in [e["event"] for e in kit.cmd("shift_close", counted=10000)]
+        rows = kit.rows("SELECT topic, payload FROM outbox ORDER BY seq")
+    finally:
+        kit.close()
+
+    schemas = [json.loads(payload)["schema"] for _topic, payload in rows]
+    assert schemas == [
+        "pos.sale.completed/1",
+        "pos.sale.completed/1",
+        "pos.sale.refunded/1",
+        "pos.sale.refunded/1",
+        "pos.shift.closed/1",
+    ]
+    for topic, payload in rows:
+        assert_fits(doc, topic, payload.encode("utf-8"))
+        assert isinstance(validate(topic, payload.encode(), REGISTRY, 262144), Event)
+    member_refund = json.loads(rows[2][1])
+    assert {t["type"] for t in member_refund["tenders"]} == {"card", "points", "stored_value"}
+    assert member_refund["member"]["points_refunded"] > 0
+    refund_topic = rows[2][0]
+    bad = [
+        {**member_refund, "tenders": [{"type": "wallet", "amount": 1}]},
+        {**member_refund, "member": {"id": "C0001", "points_refunded": -1}},
+        {k: v for k, v in member_refund.items() if k != "original"},
+    ]
+    for payload in bad:
+        assert problems(doc, refund_topic, payload), payload
 
 
 def test_the_schema_refuses_what_the_contract_forbids(doc: dict[str, Any]) -> None:

@@ -35,6 +35,7 @@ SYNC_FAST: dict[str, Any] = {
     "telemetry_s": 30.0,
     "ack_timeout_s": 2.0,
     "stop_timeout_s": 3.0,
+    "nice": 0,  # same CPU priority as the consumers: these tests time faults, not priorities
 }
 # For tests that queue thousands of sales: with a backlog the consumers need more than 2 s
 # to ack (far more on a loaded machine), and republishing rows that are merely queued would

@@ -14,6 +14,7 @@ second, so it is built once per test session and copied into each test's folder.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import json
 import shutil
@@ -223,14 +224,18 @@ class LaneKit:
 
 
 def _add_products(config: Config, rows: list[str]) -> None:
-    """Re-import the demo catalog with ``rows`` (CSV lines in its columns) appended."""
+    """Re-import the demo catalog with ``rows`` (CSV lines in its columns) appended; a row
+    with fewer fields (no category columns) is padded with empty ones."""
     demo = resources.files("kiosk") / "demo" / "catalog.csv"
-    text = demo.read_text(encoding="utf-8").rstrip("\n") + "\n" + "\n".join(rows) + "\n"
-    csv = Path(config.paths.data_dir) / "catalog-extra.csv"
-    csv.write_text(text, encoding="utf-8")
+    text = demo.read_text(encoding="utf-8").rstrip("\n")
+    width = len(next(csv.reader([text.splitlines()[0]])))
+    padded = [",".join([row, *[""] * (width - len(next(csv.reader([row]))))]) for row in rows]
+    text += "\n" + "\n".join(padded) + "\n"
+    extra = Path(config.paths.data_dir) / "catalog-extra.csv"
+    extra.write_text(text, encoding="utf-8")
     db = open_store(config)
     try:
-        import_catalog(db, str(csv), exponent(config.store.currency), set(config.tax.codes))
+        import_catalog(db, str(extra), exponent(config.store.currency), set(config.tax.codes))
     finally:
         db.conn.close()
 

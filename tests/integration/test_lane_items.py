@@ -684,7 +684,7 @@ def test_switching_language_mid_basket_renames_the_lines(tmp_path: Path) -> None
     error = error_of(kit.cmd("language", language="fr"))
     assert (error["code"], error["message"]) == (
         "invalid_command",
-        "language 'fr' is not one of zh_CN, en",
+        "language 'fr' is not one of zh_CN, en, ja",
     )
     assert kit.view()["language"] == "en"
     assert kit.view()["totals"]["due"] == 1490  # the basket is untouched

@@ -85,6 +85,14 @@ def test_an_approved_card_payment_completes_and_commits_the_sale(tmp_path: Path)
     view = kit.view()
     assert (view["mode"], view["lines"], view["sale_id"]) == ("complete", [], None)
     assert view["last_receipt"]["receipt_no"] == "s0001-k01-1"
+    shown = view["last_receipt"]
+    assert (shown["currency"], shown["due"], shown["paid"], shown["change"]) == (
+        "CNY",
+        1490,
+        1490,
+        0,
+    )
+    assert view["totals"]["paid"] == 0  # the view's totals moved on; the receipt kept them
     assert "Card ****4242" in view["last_receipt"]["text"]
     assert [job.job_id for job in kit.kiosk.printer.jobs] == ["s0001-k01-1"]
     assert kit.snapshot()["mode"] == "complete"

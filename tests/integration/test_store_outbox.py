@@ -37,6 +37,15 @@ def _states(lane: Lane) -> dict[int, str]:
     return {r[0]: r[2] for r in lane.rows()}
 
 
+def _marks(lane: Lane) -> dict[str, int]:
+    return {
+        str(k).removeprefix("ack_mark:"): int(v)
+        for k, v in lane.db.conn.execute(
+            "SELECT key, value FROM kiosk_state WHERE key LIKE 'ack_mark:%'"
+        )
+    }
+
+
 def _age(lane: Lane, column: str, seconds: float, where: str = "1") -> None:
     lane.db.conn.execute(
         f"UPDATE outbox SET {column} = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?) WHERE {where}",
@@ -73,8 +82,10 @@ def test_acks_settle_a_row_only_when_every_required_group_acked(
     counts = outbox.record_acks([("finance", Ack(None, (ids[2], ids[4])))], GROUPS)
     assert (counts.acked, counts.settled) == (2, 1)
     assert _states(lane) == {1: "settled", 2: "settled", 3: "settled", 4: "sent", 5: "sent"}
-    acks = json.loads(lane.rows()[0][4])
-    assert set(acks) == set(GROUPS) and all(v.endswith("Z") for v in acks.values())
+    assert json.loads(lane.rows()[0][4]) == {}  # up_to_seq acks are watermarks
+    assert _marks(lane) == {"inventory": 3, "finance": 2}
+    acks = json.loads(lane.rows()[2][4])  # an event_ids ack is on its row
+    assert set(acks) == {"finance"} and acks["finance"].endswith("Z")
 
 
 def test_duplicate_and_unknown_acks_change_nothing(lane: Lane, outbox: SqliteOutbox) -> None:
@@ -276,3 +287,61 @@ def test_a_row_is_settled_exactly_when_both_groups_acked_it(
     finally:
         repo.close()
         lane.close()
+
+
+def test_a_round_of_results_and_acks_is_one_transaction(lane: Lane, outbox: SqliteOutbox) -> None:
+    lane.sell_in_batches(300)
+    statements: list[str] = []
+    outbox._conn.set_trace_callback(statements.append)
+    try:
+        acks = [(g, Ack(250, ())) for g in GROUPS]
+        counts = outbox.record_acks(acks, GROUPS, sent=list(range(1, 299)), failed=[299])
+    finally:
+        outbox._conn.set_trace_callback(None)
+    assert sum(s.startswith("BEGIN") for s in statements) == 1
+    assert (counts.acked, counts.settled) == (500, 250)
+    assert _states(lane) == {
+        **dict.fromkeys(range(1, 251), "settled"),
+        **{seq: "sent" for seq in range(251, 299)},
+        299: "pending",
+        300: "pending",
+    }
+    assert [r[3] for r in lane.rows()] == [1] * 299 + [0]
+
+
+def test_results_beyond_a_chunk_still_go_in_short_transactions(
+    lane: Lane, outbox: SqliteOutbox
+) -> None:
+    lane.sell_in_batches(CHUNK + 10)
+    statements: list[str] = []
+    outbox._conn.set_trace_callback(statements.append)
+    try:
+        outbox.record_acks([("inventory", Ack(5, ()))], GROUPS, sent=list(range(1, CHUNK + 11)))
+    finally:
+        outbox._conn.set_trace_callback(None)
+    assert sum(s.startswith("BEGIN") for s in statements) == 2
+    assert lane.states() == {"sent": CHUNK + 10}
+
+
+def test_an_ack_beyond_the_last_seq_never_acks_a_later_sale(
+    lane: Lane, outbox: SqliteOutbox
+) -> None:
+    lane.sell(3)
+    outbox.record_acks([(g, Ack(10**9, ())) for g in GROUPS], GROUPS)
+    assert _marks(lane) == {"inventory": 3, "finance": 3}
+    lane.sell(2)
+    outbox.record_acks([("inventory", Ack(10**9, ()))], GROUPS)
+    assert _states(lane) == {1: "settled", 2: "settled", 3: "settled", 4: "pending", 5: "pending"}
+    assert outbox.settle_acked(GROUPS) == 0
+    outbox.record_acks([("finance", Ack(4, ()))], GROUPS)
+    assert _states(lane)[4] == "settled" and _states(lane)[5] == "pending"
+
+
+def test_a_mark_raise_settles_rows_the_other_group_acked_by_id(
+    lane: Lane, outbox: SqliteOutbox
+) -> None:
+    lane.sell(4)
+    ids = lane.event_ids()
+    outbox.record_acks([("finance", Ack(None, (ids[2],)))], GROUPS)
+    outbox.record_acks([("inventory", Ack(4, ()))], GROUPS)
+    assert _states(lane) == {1: "pending", 2: "pending", 3: "settled", 4: "pending"}

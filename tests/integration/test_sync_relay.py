@@ -83,9 +83,7 @@ def test_rows_settle_only_when_every_required_group_acked(broker: Broker, lane: 
                 10,
                 "the inventory ack recorded",
             )
-            wait_until(
-                lambda: all('"inventory"' in r[4] for r in lane.rows()), 10, "inventory recorded"
-            )
+            wait_until(lambda: _mark(lane, "inventory") == 20, 10, "inventory's mark recorded")
             assert lane.states() == {"sent": 20}  # finance has not acked: nothing settles
             inventory.publish_ack("finance", {"up_to_seq": 12})
             wait_until(lambda: lane.states()["settled"] == 12, 10, "12 settled")
@@ -94,7 +92,16 @@ def test_rows_settle_only_when_every_required_group_acked(broker: Broker, lane: 
             wait_until(lambda: lane.states()["settled"] == 20, 10, "all settled")
     finally:
         inventory.stop()
-    assert all(set(json.loads(r[4])) == {"inventory", "finance"} for r in lane.rows())
+    assert (_mark(lane, "inventory"), _mark(lane, "finance")) == (20, 12)  # up_to_seq acks
+    assert [set(json.loads(r[4])) for r in lane.rows()] == [set()] * 12 + [{"finance"}] * 8
+
+
+def _mark(lane: Lane, group: str) -> int:
+    """A group's up_to_seq watermark in kiosk.db (0 before its first ack)."""
+    row = lane.db.conn.execute(
+        "SELECT value FROM kiosk_state WHERE key = ?", (f"ack_mark:{group}",)
+    ).fetchone()
+    return int(row[0]) if row else 0
 
 
 def test_duplicate_unknown_and_malformed_acks_are_harmless(

@@ -8,14 +8,14 @@ PUBACK reason code of its choice, at the moment it chooses, on a manual clock.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from kiosk.protocol.mqtt import Ack, ResendRange
-from kiosk.store.outbox import SqliteOutbox, open_outbox
+from kiosk.store.outbox import OutboxRow, SqliteOutbox, open_outbox
 from kiosk.sync.backoff import Backoff
 from kiosk.sync.client import PublishOptions, PublishOutcome
 from kiosk.sync.relay import OutboxRelay
@@ -157,3 +157,55 @@ def test_nothing_is_published_while_disconnected(lane: Lane, store: SqliteOutbox
     options = publisher.sent[1][1]
     assert options.qos == 1 and not options.retain
     assert options.content_type == "application/json"
+
+
+class OrderedStore(SqliteOutbox):
+    """The real repository, noting the order of the relay's outbox reads and result writes."""
+
+    def __init__(self, inner: SqliteOutbox) -> None:
+        super().__init__(inner._db)
+        self.calls: list[str] = []
+
+    def pending_after(self, after_seq: int, limit: int) -> list[OutboxRow]:
+        self.calls.append(f"read>{after_seq}")
+        return super().pending_after(after_seq, limit)
+
+    def record_publish_results(self, sent: Sequence[int], failed: Sequence[int]) -> None:
+        self.calls.append(f"write {list(sent)} {list(failed)}")
+        super().record_publish_results(sent, failed)
+
+
+def test_the_next_rows_are_published_before_the_last_results_are_written(
+    lane: Lane, store: SqliteOutbox
+) -> None:
+    lane.sell_in_batches(12)
+    ordered, publisher, clock = OrderedStore(store), RecordingPublisher(), Clock()
+    relay = _relay(lane, ordered, publisher, clock, window=4)
+    clock.now += 0.1
+    relay.tick()  # the first round also checks for rows due again: nothing unwritten yet
+    for mid in (1, 2):
+        _ack(relay, publisher, mid)
+    ordered.calls.clear()
+    relay.tick()
+    assert ordered.calls == ["read>4", "write [1, 2] []"]  # published first, then written
+    assert publisher.log == [1, 2, 3, 4, 5, 6]
+    assert lane.states() == {"sent": 2, "pending": 10}
+
+
+def test_after_a_refusal_the_results_are_written_before_the_outbox_is_read(
+    lane: Lane, store: SqliteOutbox
+) -> None:
+    lane.sell_in_batches(8)
+    ordered, publisher, clock = OrderedStore(store), RecordingPublisher(), Clock()
+    relay = _relay(lane, ordered, publisher, clock, window=4)
+    relay.tick()
+    _ack(relay, publisher, 1)
+    _ack(relay, publisher, 2, code=0x87)
+    _ack(relay, publisher, 3)
+    _ack(relay, publisher, 4)
+    relay.tick()  # paused after the refusal: results written, nothing read
+    clock.now += 8.0
+    ordered.calls.clear()
+    relay.tick()
+    assert ordered.calls[0] == "read>1"  # the cursor went back; 3 and 4 were written before
+    assert publisher.log == [1, 2, 3, 4, 2, 5, 6, 7]  # 3 and 4 are not published twice

@@ -468,6 +468,7 @@ def test_paths_default_inside_data_dir() -> None:
         backups="/srv/kiosk/backups",
         receipts="/srv/kiosk/receipts",
         log_dir="/srv/kiosk/log",
+        pictures="/srv/kiosk/pictures",
     )
 
 

@@ -15,6 +15,7 @@ level. On MockFactory the wires are ``WireOutputPin`` -> ``WireInputPin`` pairs.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -36,6 +37,7 @@ from kiosk.ports import Clock, Drawer
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 RELAY, SENSE, DRIVE, SWITCH = 17, 23, 22, 27
 REAL_HW = os.environ.get("KIOSK_TEST_REAL_HW") == "1"
+WAIT_S = 5.0  # how long a test waits for the drawer's worker thread
 
 
 # -- the wires of the jig on MockFactory ----------------------------------------------------------
@@ -293,6 +295,7 @@ class Bench:
     sleeps: list[float] = field(default_factory=list)
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     interrupt: bool = False  # the next sleep raises KeyboardInterrupt (Ctrl-C, a shutdown)
+    gate: threading.Event | None = None  # when set, every sleep waits for it (holds a pulse)
 
     def pin(self, number: int) -> MockPin:
         return self.factory.pin(number)
@@ -317,6 +320,8 @@ def bench() -> Iterator[Callable[..., Bench]]:
             def sleep(seconds: float) -> None:
                 if b.interrupt:
                     raise KeyboardInterrupt
+                if b.gate is not None:
+                    assert b.gate.wait(WAIT_S), "the held pulse was never let go"
                 b.sleeps.append(round(seconds, 6))
                 clock.advance(seconds)
 
@@ -679,3 +684,106 @@ def test_settings_reject_bad_values_naming_the_field(
 ) -> None:
     with pytest.raises(ValueError, match=problem):
         DrawerSettings(**{"relay_pin": RELAY, **overrides})
+
+
+# -- the worker thread: the pulse never holds the caller -------------------------------------------
+
+
+def until(check: Callable[[], bool]) -> None:
+    """Wait until ``check()`` holds (the worker runs on its own thread), failing after WAIT_S."""
+    deadline = time.monotonic() + WAIT_S
+    while not check():
+        assert time.monotonic() < deadline, "not reached in time"
+        time.sleep(0.005)
+
+
+def kinds(b: Bench) -> list[str]:
+    return [kind for kind, _ in list(b.events)]
+
+
+def test_with_the_worker_open_returns_at_once_and_opened_is_reported(
+    bench: Callable[..., Bench],
+) -> None:
+    b = bench()
+    b.drawer.start_worker()
+    b.drawer.start_worker()  # twice is harmless
+    b.gate = threading.Event()  # the worker's pulse is held mid-way
+    b.drawer.open()  # returns while the relay is still energised
+    until(lambda: b.pin(RELAY).state is True)
+    assert b.drawer.is_open() is None  # not known until the pulse is confirmed
+    assert b.events == []
+    b.gate.set()
+    until(lambda: kinds(b) == ["drawer_opened"])
+    assert b.drawer.wait_idle(WAIT_S)
+    assert b.drawer.is_open() is True
+    assert b.events[0][1] == {"drawer": "drawer", "at": T0.isoformat()}
+    assert b.relay_levels() == [False, True, False]
+
+
+def test_the_worker_reports_a_jammed_drawer_after_its_retry(bench: Callable[..., Bench]) -> None:
+    b = bench()
+    b.drawer.start_worker()
+    b.jig.jam()
+    b.drawer.open()
+    until(lambda: kinds(b) == ["drawer_not_opened"])
+    (_, detail), *_ = b.events
+    assert str(detail["message"]).startswith("drawer_did_not_open: relay on BCM 17 pulsed 2 times")
+    assert len(b.drawer.pulses) == 2  # pulse, confirm window, one retry
+    assert b.drawer.health()["ok"] is False
+    assert b.drawer.is_open() is False
+
+
+def test_the_worker_reports_every_opening_and_closing_with_its_times(
+    bench: Callable[..., Bench],
+) -> None:
+    b = bench(left_open_after_s=30)
+    b.drawer.start_worker()
+    b.drawer.open()
+    until(lambda: kinds(b) == ["drawer_opened"])
+    opened_at = b.events[0][1]["at"]
+    b.clock.advance(40)
+    b.drawer.poll()  # the lane's tick: left open
+    b.jig.push_shut()
+    b.clock.advance(0.02)
+    until(lambda: kinds(b) == ["drawer_opened", "drawer_left_open", "drawer_closed"])
+    b.drawer.poll()  # the worker reported the closing: the tick does not again
+    closed = b.events[2][1]
+    assert closed["opened_at"] == opened_at
+    assert closed["was_open_s"] == pytest.approx(40.0, abs=0.2)
+    b.jig.pull_open()  # by hand, without a pulse
+    b.clock.advance(0.02)
+    b.jig.push_shut()
+    b.clock.advance(0.02)
+    until(lambda: len(b.events) == 5)
+    assert kinds(b)[3:] == ["drawer_opened", "drawer_closed"]
+
+
+def test_close_stops_the_worker_and_open_after_close_raises(bench: Callable[..., Bench]) -> None:
+    b = bench()
+    b.drawer.start_worker()
+    until(lambda: any(t.name == "drawer-drawer" for t in threading.enumerate()))
+    b.drawer.close()
+    assert not any(t.name == "drawer-drawer" for t in threading.enumerate())
+    with pytest.raises(DeviceError, match=r"^drawer_released: "):
+        b.drawer.open()
+    with pytest.raises(DeviceError, match=r"^drawer_released: "):
+        b.drawer.start_worker()
+
+
+def test_the_worker_reports_a_relay_fault_as_not_opened() -> None:
+    factory = MockFactory()
+    pin = factory.pin(RELAY, pin_class=FailingPin)
+    clock = FakeClock(T0)
+    events: list[tuple[str, dict[str, Any]]] = []
+    try:
+        settings = DrawerSettings(relay_pin=RELAY)
+        sink = lambda kind, detail: events.append((kind, detail))  # noqa: E731
+        with GpioDrawer(settings, factory, clock, sink, sleep=clock.sleep) as d:
+            d.start_worker()
+            pin.broken = True
+            d.open()  # returns at once: the fault comes from the worker
+            until(lambda: [kind for kind, _ in events] == ["drawer_not_opened"])
+            assert str(events[0][1]["message"]).startswith("relay_fault: ")
+            assert d.wait_idle(WAIT_S)
+    finally:
+        factory.close()

@@ -114,9 +114,14 @@ def test_real_factory_that_loads_but_cannot_start_raises_device_error_with_the_r
     lgpio.error = LgpioError  # type: ignore[attr-defined]
     lgpio.gpiochip_open = gpiochip_open  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "lgpio", lgpio)
+    # gpiozero's backend module binds the stand-in at import: later tests must import it anew
+    monkeypatch.delitem(sys.modules, "gpiozero.pins.lgpio", raising=False)
 
-    with pytest.raises(DeviceError) as caught:
-        make_pin_factory("lgpio")
+    try:
+        with pytest.raises(DeviceError) as caught:
+            make_pin_factory("lgpio")
+    finally:
+        sys.modules.pop("gpiozero.pins.lgpio", None)
     message = str(caught.value)
     assert message.startswith("pin factory 'lgpio' failed to load: ")
     # off a Pi gpiozero cannot find the board revision; on a Pi the chip does not open

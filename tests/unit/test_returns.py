@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from kiosk.config import CashConfig
 from kiosk.errors import InvalidCommand, LaneError
+from kiosk.loyalty import RefundActivity, refund_ledger_entries
 from kiosk.money import round_to_increment
 from kiosk.protocol.canonical import GENESIS_HASH
 from kiosk.protocol.refund_event import SALE_REFUNDED_SCHEMA, sale_refunded_event
@@ -419,3 +420,110 @@ def test_refund_event_refuses_tenders_that_do_not_pay_the_plan() -> None:
         sale_refunded_event(bad, 8, GENESIS_HASH)
     with pytest.raises(ValueError, match="prev_hash"):
         sale_refunded_event(refund, 8, "nope")
+
+
+# --- member accounts -------------------------------------------------------------------------
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    items=ITEMS,
+    points=st.integers(0, 3000),
+    stored_value=st.integers(0, 3000),
+    point_value=st.sampled_from([(1, 1), (10, 100), (100, 1)]),  # (points, minor units)
+    earned=st.integers(0, 500),
+    order=st.randoms(use_true_random=False),
+)
+def test_refunding_everything_gives_each_member_account_back_exactly_what_it_paid(
+    items: list[tuple[int, int, int]],
+    points: int,
+    stored_value: int,
+    point_value: tuple[int, int],
+    earned: int,
+    order: Any,
+) -> None:
+    lines = [line(n, str(qty), price) for n, (qty, price, _) in enumerate(items, start=1)]
+    due = sum(x["amount"] for x in lines)
+    per_points, per_value = point_value
+    points_amount = min(points, due) // per_value * per_value
+    points_used = points_amount * per_points // per_value
+    sv = min(stored_value, due - points_amount)
+    card = due - points_amount - sv
+    tenders = [{"type": "points", "amount": points_amount}] if points_amount else []
+    tenders += [{"type": "stored_value", "amount": sv}] if sv else []
+    tenders += [{"type": "card", "amount": card, "ref": "T-1"}] if card else []
+    event = sale_event(lines, tenders)
+    event["member"] = {
+        "id": "C1",
+        "points_earned": earned,
+        "points_redeemed": points_used,
+        "stored_value_used": sv,
+    }
+    sale = OriginalSale.from_event(event)
+    units = [(x.line_no, u) for x in sale.lines for u in range(int(x.qty))]
+    order.shuffle(units)
+    refunded = Refunded()
+    back = {"points": 0, "stored_value": 0, "points_count": 0, "reversed": 0, "total": 0}
+    while units:
+        size = order.randint(1, 3)
+        take, units = units[:size], units[size:]
+        picks: dict[int, int] = {}
+        for line_no, _ in take:
+            picks[line_no] = picks.get(line_no, 0) + 1000
+        p = plan_refund(sale, refunded, picks, NO_ROUNDING)
+        assert p.cash >= 0 and all(m.amount > 0 for m in p.member) and p.points_reversed >= 0
+        for m in p.member:
+            back[m.account] += m.amount
+            if m.account == "points":
+                back["points_count"] += m.points
+                # whole points, at the sale's own rate
+                assert m.amount * points_used == m.points * points_amount
+        back["reversed"] += p.points_reversed
+        back["total"] += p.due
+        refunded = record(refunded, p)
+    assert refunded.everything(sale)
+    assert back == {
+        "points": points_amount,
+        "stored_value": sv,
+        "points_count": points_used,
+        "reversed": earned,
+        "total": due,
+    }
+
+
+def test_member_accounts_are_refunded_pro_rata_in_whole_points() -> None:
+    # 10.00 + 5.00: 1000 points worth 10.00 (100 points = 1.00), 3.00 stored value, 2.00 card.
+    event = sale_event(
+        [line(1, "1", 1000), line(2, "1", 500)],
+        [
+            {"type": "points", "amount": 1000},
+            {"type": "stored_value", "amount": 300},
+            {"type": "card", "amount": 200, "ref": "T-1"},
+        ],
+    )
+    event["member"] = {"id": "C1", "points_earned": 3, "points_redeemed": 100_000}
+    sale = OriginalSale.from_event(event)
+    p = plan(sale, Refunded(), {2: None})
+    assert [(m.account, m.amount, m.points) for m in p.member] == [
+        ("points", 333, 33_300),
+        ("stored_value", 100, 0),
+    ]
+    assert (p.points_reversed, [c.amount for c in p.card], p.cash, p.due) == (1, [67], 0, 500)
+    rest = plan(sale, record(Refunded(), p), {1: None})
+    assert [(m.account, m.amount, m.points) for m in rest.member] == [
+        ("points", 667, 66_700),
+        ("stored_value", 200, 0),
+    ]
+    assert (rest.points_reversed, [c.amount for c in rest.card], rest.due) == (2, [133], 1000)
+
+
+def test_earned_points_taken_back_are_capped_at_the_balance() -> None:
+    activity = RefundActivity("C1", 40, 40, 0, points_reversed=30)
+    assert activity.capped(100).points_unrecovered == 0
+    assert activity.capped(-20).points_unrecovered == 10  # 40 back, 20 short before: 20 room
+    capped = RefundActivity("C1", points_reversed=30).capped(12)
+    assert (capped.points_unrecovered, refund_ledger_entries(capped)) == (
+        18,
+        [("points", "unearn", -12)],
+    )
+    assert refund_ledger_entries(RefundActivity("C1", points_reversed=5).capped(0)) == []

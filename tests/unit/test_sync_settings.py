@@ -32,7 +32,7 @@ def test_defaults_come_from_the_kiosk_config() -> None:
     assert (s.username, s.password, s.tls) == ("s0142-k03", "pw", None)
     assert s.required_groups == ("inventory", "finance")
     assert (s.window, s.ack_timeout_s, s.telemetry_s) == (100, 300.0, 60.0)
-    assert (s.session_expiry_s, s.purge_after_days) == (7 * 24 * 3600, 30)
+    assert (s.session_expiry_s, s.purge_after_days, s.nice) == (7 * 24 * 3600, 30, 10)
 
 
 def test_every_key_can_be_set() -> None:
@@ -52,6 +52,7 @@ def test_every_key_can_be_set() -> None:
             "session_expiry_s": 3600,
             "purge_after_days": 7,
             "stop_timeout_s": 2,
+            "nice": 0,
         }
     )
     assert s.brokers == (
@@ -64,6 +65,7 @@ def test_every_key_can_be_set() -> None:
     assert (s.reconnect_min_s, s.reconnect_max_s, s.connect_timeout_s) == (2, 30, 3)
     assert (s.keepalive_s, s.telemetry_s, s.required_groups) == (15, 5, ("finance",))
     assert (s.session_expiry_s, s.purge_after_days, s.stop_timeout_s) == (3600, 7, 2)
+    assert s.nice == 0
 
 
 @pytest.mark.parametrize(
@@ -81,6 +83,9 @@ def test_every_key_can_be_set() -> None:
         ({"session_expiry_s": -1}, "sync.session_expiry_s", "must be at least 0"),
         ({"purge_after_days": 0}, "sync.purge_after_days", "must be at least 1"),
         ({"telemetry_s": 0}, "sync.telemetry_s", "must be at least 0.1"),
+        ({"nice": 20}, "sync.nice", "20 must be at least 0 and at most 19"),
+        ({"nice": -5}, "sync.nice", "-5 must be at least 0 and at most 19"),
+        ({"nice": 5.5}, "sync.nice", "must be a whole number"),
         ({"brokers": []}, "sync.brokers", "non-empty list"),
         ({"brokers": "a:1"}, "sync.brokers", "non-empty list"),
         ({"brokers": [5]}, "sync.brokers", "5 is not a 'host:port' string"),

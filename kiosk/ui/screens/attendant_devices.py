@@ -1,0 +1,80 @@
+"""The attendant's device screen: every device's health, the tests the lane offers, and the
+device reports seen while the screen is open.
+
+Kivy thread only. Rows come from the view's ``devices`` (``kiosk.ui.presenters.
+attendant_devices``); a row's test button sends its lane command (``open_drawer`` with reason
+``device test``, ``reprint``); devices the lane cannot test say which service command does.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from kivy.properties import BooleanProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
+
+from kiosk.ui.presenters.attendant_devices import DeviceLog, DeviceRow, device_rows
+from kiosk.ui.screens.attendant import AttendantBase
+from kiosk.ui.widgets import KioskButton
+
+if TYPE_CHECKING:
+    from kiosk.ui.app import KioskApp
+
+logger = logging.getLogger(__name__)
+
+
+class DeviceItem(BoxLayout):  # type: ignore[misc]  # Kivy has no type hints
+    """One device: name, status, detail, test (rule in attendant_devices.kv)."""
+
+    title = StringProperty("")
+    status = StringProperty("")
+    detail = StringProperty("")
+    hint = StringProperty("")
+    ok = BooleanProperty(True)
+
+
+class AttendantDevicesScreen(AttendantBase):
+    log_text = StringProperty("")
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.log = DeviceLog()
+        self._shown: tuple[Any, ...] = ()
+
+    def entered(self, app: KioskApp) -> None:
+        self.log = DeviceLog()
+        self._shown = ()
+
+    def present(self, view: Mapping[str, Any], app: KioskApp) -> None:
+        text = self.text(app)
+        rows = device_rows(view, text._)
+        self.log_text = self.log.text(text._)
+        if rows == self._shown:
+            return
+        self._shown = rows
+        box = self.widget("devices")
+        box.clear_widgets()
+        for row in rows:
+            box.add_widget(self._item(row, app))
+
+    def _item(self, row: DeviceRow, app: KioskApp) -> DeviceItem:
+        fake = f" ({app.t('simulated', app.staff_lang)})" if row.fake else ""
+        item = DeviceItem(
+            title=row.title + fake,
+            status=row.status,
+            detail=row.detail,
+            hint=row.test_hint,
+            ok=row.ok,
+        )
+        if row.test_command is not None:
+            button = KioskButton(text=row.test_label)
+            command = dict(row.test_command)
+            button.bind(on_release=lambda _b: self.send(app, command))
+            item.ids["test"].add_widget(button)
+        return item
+
+    def lane_events(self, events: Sequence[Mapping[str, Any]], app: KioskApp) -> None:
+        self.log.on_lane(events)
+        super().lane_events(events, app)

@@ -1,0 +1,241 @@
+"""Attendant screens on the real KioskApp under Xvfb (helper H3): an age-restricted item
+approved by an attendant, and a cash payment with change and the drawer.
+
+Each scenario runs in a child process on the test run's Xvfb display (tests/ui/conftest.py
+``run_scenario``; both languages one after the other in one app), driven by ``Driver``
+(simulated touches at each widget's window position, fake scans, sim actions on the fake
+devices). The staff PIN login goes through the unmarked staff corner held down; the cash
+scenario logs in by scanning the staff badge. Screenshots of every attendant screen go to
+artifacts/screenshots/<lang>/<screen>.png. The test then checks the screens seen, what the
+scenario read off them, and the sale committed in kiosk.db.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from tests.ui.conftest import SHOTS, Scenario
+
+WATER = "6921168509256"  # 2.00
+CRISPS = "6918473200565"  # 6.50
+BEER = "6935284410013"  # 5.50, age 18
+BADGE = "ST0001"  # demo staff E01 (attendant), PIN 1234
+
+
+# ---------------------------------------------------------------------- the child process
+def _tap_button(d: Any, text: str) -> None:
+    d.tap(text=text)
+
+
+def _t(d: Any, msgid: str) -> str:
+    return str(d.ui(lambda: d.app.t(msgid, d.app.staff_lang)))
+
+
+def _hold_staff_corner(d: Any) -> None:
+    """Hold the unmarked corner for longer than its hold time, then let go."""
+    from kivy.tests.common import UnitTestTouch
+
+    def down() -> Any:
+        corner = d.app.root.ids["staff_corner"]
+        x, y = corner.to_window(*corner.center)
+        touch = UnitTestTouch(x, y)
+        touch.touch_down()
+        return touch, corner.hold_s
+
+    touch, hold_s = d.ui(down)
+    d.wait_screen("staff_login", timeout=hold_s + 5)
+    d.ui(touch.touch_up)
+
+
+def age_check(d: Any, lang: str) -> None:
+    d.result[lang] = {}
+    d.ui(lambda: d.app.set_staff_language(lang))
+    d.wait_screen("attract")
+    d.scan(WATER)
+    d.wait_screen("basket")
+    d.scan(BEER)
+    d.wait(lambda: any(i["reason"] == "age_check" for i in d.app.view["interventions"]), "age")
+    _hold_staff_corner(d)
+    for key in ("E", "0", "1"):
+        _tap_button(d, key)
+    d.result[lang]["staff_id_shown"] = d.ui(lambda: d.widget("staff_id").text)
+    d.tap("go_on")
+    d.keys("keys", ["1", "2", "3", "4"])
+    d.result[lang]["pin_shown"] = d.ui(lambda: d.widget("pin_dots").text)
+    d.screenshot(lang, "staff_login")
+    d.tap("go_on")
+    d.wait_screen("attendant", timeout=20)
+    d.wait(lambda: d.app.view.get("attendant"), "the attendant logged in")
+    d.screenshot(lang, "attendant")
+    queue = d.ui(lambda: [c.title for c in d.widget("queue").children if hasattr(c, "title")])
+    d.result[lang]["queue"] = queue
+    d.tap(text=_t(d, "Age checked: OK"))
+    d.wait(lambda: not d.app.view["interventions"], "the age check cleared")
+    d.result[lang]["empty_text"] = d.ui(lambda: d.app.screen("attendant").empty_text)
+    d.tap("logout")
+    d.wait_screen("basket")
+    d.send({"cmd": "pay", "method": "card"})
+    d.wait(lambda: d.app.view.get("mode") == "complete", "the sale completed")
+    d.result[lang]["receipt_no"] = d.app.view["last_receipt"]["receipt_no"]
+
+
+def cash(d: Any, lang: str) -> None:
+    d.result[lang] = {}
+    d.ui(lambda: d.app.set_staff_language(lang))
+    d.wait_screen("attract")
+    d.scan(BADGE)  # the badge logs the attendant in, no PIN
+    d.wait_screen("attendant")
+    d.tap("shift")
+    d.wait_screen("attendant_shift")
+    d.tap("open_shift")
+    d.wait(lambda: "shift-" in d.app.screen("attendant_shift").status, "the shift opened")
+    d.tap("back")
+    d.wait_screen("attendant")
+    d.send({"cmd": "scan", "code": WATER})  # the attendant scans for the customer
+    d.send({"cmd": "scan", "code": CRISPS})
+    d.wait(lambda: len(d.app.view["lines"]) == 2, "two lines")
+    d.frames()
+    d.ui(lambda: d.app.screen("attendant").open_line(1))
+    d.wait_screen("attendant_item")
+    d.screenshot(lang, "attendant_item")
+    d.tap("back")
+    d.wait_screen("attendant")
+    d.tap("take_cash")
+    d.wait_screen("attendant_cash")
+    d.keys("keypad", ["2", "0", "00"])
+    d.result[lang]["tendered_shown"] = d.ui(lambda: d.widget("tendered").text)
+    d.tap("take")
+    d.wait(lambda: d.app.screen("attendant_cash").taken, "cash taken")
+    d.wait(lambda: d.app.screen("attendant_cash").waiting_for_drawer, "waiting for the drawer")
+    d.result[lang]["change_shown"] = d.ui(lambda: d.widget("change").text)
+    d.result[lang]["drawer_waiting"] = d.ui(lambda: d.widget("drawer").text)
+    d.screenshot(lang, "attendant_cash")
+    d.sim("drawer.close")
+    d.wait(lambda: not d.app.screen("attendant_cash").waiting_for_drawer, "the drawer closed")
+    d.result[lang]["drawer_closed"] = d.ui(lambda: d.widget("drawer").text)
+    d.result[lang]["completed"] = d.ui(lambda: d.widget("completed").text)
+    d.result[lang]["receipt_no"] = d.app.view["last_receipt"]["receipt_no"]
+    d.tap("back")
+    d.wait_screen("attendant")
+    d.tap("devices")
+    d.wait_screen("attendant_devices")
+    d.screenshot(lang, "attendant_devices")
+    d.tap("back")
+    d.wait_screen("attendant")
+    d.tap("shift")
+    d.wait_screen("attendant_shift")
+    d.keys("keypad", ["8", "5", "0"])
+    d.tap("close_shift")
+    d.tap("close_shift")  # a second tap confirms
+    d.wait(lambda: d.app.screen("attendant_shift").report, "the Z report on screen")
+    d.result[lang]["report"] = d.ui(lambda: d.app.screen("attendant_shift").report)
+    d.screenshot(lang, "attendant_shift")
+
+
+def _next_customer(d: Any) -> None:
+    """The attendant logs out and the customer touches Done: the attract screen again."""
+    if d.app.view.get("attendant"):
+        d.send({"cmd": "staff_logout"})
+        d.wait(lambda: not d.app.view.get("attendant"), "the attendant logged out")
+    d.wait_screen("receipt")
+    d.tap("done_button")
+    d.wait_screen("attract")
+
+
+def _each_language(d: Any, langs: str, scenario: Any) -> None:
+    for lang in langs.split(","):
+        start = len(d.screens)
+        scenario(d, lang)
+        d.result[lang]["screens"] = list(d.screens[start:])
+        _next_customer(d)
+
+
+def age_checks(d: Any, langs: str) -> None:
+    """``age_check`` in each of ``langs`` (comma-separated), one after the other."""
+    _each_language(d, langs, age_check)
+
+
+def cash_sales(d: Any, langs: str) -> None:
+    """``cash`` in each of ``langs`` (comma-separated), one after the other."""
+    _each_language(d, langs, cash)
+
+
+# ---------------------------------------------------------------------- the tests
+LANGS = "zh_CN,en"
+
+
+def _run(run_scenario: Scenario, scenario: str) -> dict[str, Any]:
+    """Both languages, one after the other, in one app on the test run's Xvfb display."""
+    result: dict[str, Any] = run_scenario(f"tests.ui.test_h3_attendant_ui:{scenario}", lang=LANGS)
+    return dict(result["result"])
+
+
+def _sale(db: Path, receipt_no: str) -> tuple[Any, list[Any], list[Any]]:
+    with sqlite3.connect(db) as conn:
+        sale = conn.execute(
+            "SELECT seq, due, paid, change, body FROM sales WHERE receipt_no = ?", (receipt_no,)
+        ).fetchone()
+        assert sale is not None, f"no sale {receipt_no} in kiosk.db"
+        lines = conn.execute(
+            "SELECT sku, qty, amount FROM sale_lines WHERE seq = ? ORDER BY line_no", (sale[0],)
+        ).fetchall()
+        tenders = conn.execute(
+            "SELECT type, amount, tendered, change FROM sale_tenders WHERE seq = ?", (sale[0],)
+        ).fetchall()
+    return sale, lines, tenders
+
+
+def test_age_restricted_item_approved_by_an_attendant(
+    run_scenario: Scenario, tmp_path: Path
+) -> None:
+    results = _run(run_scenario, "age_checks")
+    for lang in LANGS.split(","):
+        _check_age(results[lang], lang, tmp_path / "demo" / "kiosk.db")
+
+
+def _check_age(found: dict[str, Any], lang: str, db: Path) -> None:
+    screens = found["screens"]
+    assert screens.index("basket") < screens.index("staff_login") < screens.index("attendant")
+    assert screens[-1] == "receipt"
+    assert found["staff_id_shown"].endswith("E01")
+    assert "1234" not in found["pin_shown"]
+    assert found["pin_shown"].endswith("●●●●")
+    assert len(found["queue"]) == 1
+    assert found["empty_text"]  # "nothing is waiting" once the check was approved
+    sale, lines, tenders = _sale(db, found["receipt_no"])
+    assert [row[0] for row in lines] == ["100001", "100002"]  # the water and the beer
+    assert sale[1] == 750
+    assert [tender[:2] for tender in tenders] == [("card", 750)]
+    actions = json.loads(sale[4])["attendant_actions"]
+    checks = [a for a in actions if a["kind"] == "age_check"]
+    assert [a["staff"] for a in checks] == ["E01"]  # who checked it is on record, no ID data
+    assert set(checks[0]) == {"at", "kind", "staff"}  # nothing about the ID itself
+    for screen in ("staff_login", "attendant"):
+        assert (SHOTS / lang / f"{screen}.png").is_file()
+
+
+def test_cash_payment_with_change_and_the_drawer(run_scenario: Scenario, tmp_path: Path) -> None:
+    results = _run(run_scenario, "cash_sales")
+    for lang in LANGS.split(","):
+        _check_cash(results[lang], lang, tmp_path / "demo" / "kiosk.db")
+
+
+def _check_cash(found: dict[str, Any], lang: str, db: Path) -> None:
+    screens = found["screens"]
+    for screen in ("attendant", "attendant_shift", "attendant_item", "attendant_cash"):
+        assert screen in screens
+    assert "20.00" in found["tendered_shown"]
+    assert "11.50" in found["change_shown"]  # 20.00 for 8.50
+    assert found["drawer_waiting"]
+    assert found["drawer_closed"] and found["drawer_closed"] != found["drawer_waiting"]
+    assert found["completed"]
+    assert "8.50" in found["report"]
+    sale, lines, tenders = _sale(db, found["receipt_no"])
+    assert [row[0] for row in lines] == ["100001", "100005"]  # the water and the crisps
+    assert (sale[1], sale[2], sale[3]) == (850, 850, 1150)
+    assert tenders == [("cash", 850, 2000, 1150)]
+    for screen in ("attendant_cash", "attendant_item", "attendant_shift", "attendant_devices"):
+        assert (SHOTS / lang / f"{screen}.png").is_file()

@@ -1,0 +1,86 @@
+"""The attract, receipt, help, out-of-service and still-there presenters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from kiosk.ui.presenters.attract import present_attract
+from kiosk.ui.presenters.notices import (
+    CONTINUE_COMMAND,
+    present_help,
+    present_out_of_service,
+    present_still_there,
+)
+from kiosk.ui.presenters.receipt import present_receipt
+from kiosk.ui.presenters.text import Text
+from tests.unit.ui.conftest import view
+
+Make = Callable[[str], Text]
+RECEIPT = {"receipt_no": "s0001-k01-7", "barcode": "Rs0001-k01-7", "text": "RECEIPT TEXT"}
+
+
+def test_attract_offers_each_language_by_its_own_name(text_of: Make) -> None:
+    shown = present_attract(view(language="zh_CN"), text_of("zh_CN"), "Demo", ["zh_CN", "en", "ja"])
+    assert [(c.label, c.selected) for c in shown.languages] == [
+        ("中文", True),
+        ("English", False),
+        ("日本語", False),
+    ]
+    assert shown.title == "欢迎光临" and shown.start == "开始" and shown.store == "Demo"
+    assert present_attract(view(), text_of("ja"), "Demo", ["ja"]).title == "いらっしゃいませ"
+
+
+def test_a_printed_receipt_says_take_it_and_shows_no_qr(text_of: Make) -> None:
+    # the view's totals and tenders already belong to the next (empty) sale
+    fields = view(
+        mode="complete",
+        last_receipt={**RECEIPT, "printed": True, "print_error": None, "paid": 1000, "change": 300},
+        totals={"paid": 0},
+        tenders=[],
+    )
+    shown = present_receipt(fields, text_of("en"))
+    assert shown.message == "Please take your receipt."
+    assert shown.qr_payload == "" and shown.receipt_text == "" and not shown.printing
+    assert shown.total == "Paid CN¥10.00" and shown.change == "Change CN¥3.00"
+    assert shown.receipt_no == "Receipt s0001-k01-7"
+
+
+def test_a_receipt_the_printer_failed_is_shown_with_a_qr(text_of: Make) -> None:
+    fields = view(
+        mode="complete", last_receipt={**RECEIPT, "printed": False, "print_error": "paper_out"}
+    )
+    shown = present_receipt(fields, text_of("zh_CN"))
+    assert shown.qr_payload == "Rs0001-k01-7" and shown.receipt_text == "RECEIPT TEXT"
+    assert shown.message == "打印机无法打印小票。请扫描此二维码保存小票。"
+    assert shown.change == ""
+
+
+def test_a_receipt_still_printing_says_so(text_of: Make) -> None:
+    fields = view(mode="complete", last_receipt={**RECEIPT, "printed": False, "print_error": None})
+    shown = present_receipt(fields, text_of("en"))
+    assert shown.printing and shown.qr_payload == ""
+
+
+def test_help_says_whether_the_attendant_was_called(text_of: Make) -> None:
+    calling = present_help(view(), text_of("en"))
+    assert calling.message == "Calling an attendant…" and calling.action == "Back"
+    called = present_help(view(interventions=[{"reason": "help"}]), text_of("en"))
+    assert called.message == "An attendant has been called and will be with you shortly."
+
+
+def test_out_of_service_shows_customers_only_a_staff_reason(text_of: Make) -> None:
+    given = present_out_of_service(view(out_of_service="cleaning"), text_of("en"))
+    assert given.message == "cleaning\nPlease use another checkout." and given.action == ""
+    technical = present_out_of_service(
+        view(out_of_service="storage: disk I/O error at /var/lib"), text_of("en")
+    )
+    assert "disk" not in technical.message
+    assert technical.title == "This checkout is closed"
+
+
+def test_still_there_prompts_then_waits_for_staff(text_of: Make) -> None:
+    prompt = present_still_there(view(idle="prompt"), text_of("en"))
+    assert prompt.title == "Are you still there?" and prompt.action == "I'm still here"
+    suspended = present_still_there(view(idle="suspended"), text_of("zh_CN"))
+    assert suspended.title == "您的购物篮已保留" and suspended.action == ""
+    assert CONTINUE_COMMAND == {"cmd": "still_here"}
