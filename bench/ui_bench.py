@@ -156,13 +156,12 @@ def _kiosk_args(ctx: Context, products: int) -> list[str]:
 def run_scan(ctx: Context) -> dict[str, Any]:
     sizes = ctx.sizes
     folder = ctx.folder("ui-scan")
-    kiosk_args = _kiosk_args(ctx, sizes.ui_products)
     figure: list[int] = []
     floor: list[int] = []
     with xvfb() as env:
         for _ in range(sizes.ui_rounds):
-            got = child(
-                env, "scan", folder, *kiosk_args,
+            got = child(  # a fresh kiosk each round: a child leaves its basket behind
+                env, "scan", folder, *_kiosk_args(ctx, sizes.ui_products),
                 "--lines", str(sizes.ui_lines), "--scans", str(sizes.ui_scans),
             )  # fmt: skip
             figure += got["samples_ns"]
