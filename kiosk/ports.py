@@ -323,7 +323,9 @@ class Drawer(Protocol):
         ...
 
     def is_open(self) -> bool | None:
-        """True/False from a drawer switch; None when no switch is fitted."""
+        """True/False from a drawer switch; None when no switch is fitted, or (GPIO drawer with
+        its worker started) while a queued pulse is not yet confirmed: the worker then reports
+        ``opened`` / ``not_opened`` / ``closed`` as device events."""
         ...
 
 

@@ -136,9 +136,10 @@ class DeviceOpener:
     def drawer(
         self, printer: PrinterAdapter | None, on_event: EventSink | None = None
     ) -> DrawerAdapter:
-        """The drawer; the GPIO drawer reports ``drawer_left_open`` / ``drawer_closed`` to
-        ``on_event("drawer", kind, detail)`` from its ``poll`` (the lane's tick), the fake one
-        also ``opened``."""
+        """The drawer. The GPIO drawer, once its worker is started (``Devices.start``), pulses
+        and confirms on its own thread and reports ``opened``, ``not_opened`` and ``closed`` to
+        ``on_event("drawer", kind, detail)``; its ``poll`` (the lane's tick) reports
+        ``left_open``. The fake one reports from the caller's thread."""
         kind = self.kind("drawer")
         if kind == "fake":
             return FakeDrawer(self.clock, on_event=_for("drawer", on_event))
