@@ -18,7 +18,9 @@ Runs under the X display the parent started (``DISPLAY``), on the Kivy main thre
 - ``empty_scroll``: the floor of ``scroll``: a bare RecycleView of ``--lines`` plain Labels, the
   same scrolling. ``--rows 0`` makes it a RecycleView with no rows at all.
 - ``memory``: the real app sells ``--sales`` sales (3 scans and a card payment each); resident
-  memory (``VmRSS``, after ``gc.collect``) at the attract screen and after each checkpoint.
+  memory (``VmRSS``, after ``gc.collect``) at the attract screen and after each checkpoint, with
+  its breakdown (``memory_breakdown_kib``: anonymous / file-backed / shared, PSS, the graphics
+  libraries, the brk heap, kiosk.db mapped). ``empty_start`` records the same for its floor.
 
 Latency inputs come from a thread of their own at random moments (``Inputs``), as a scanner's
 reader thread or SDL's event queue delivers them, the same in a figure and its floor. A frame
@@ -54,6 +56,56 @@ def rss_kib() -> int:
     raise RuntimeError("/proc/self/status has no VmRSS line")
 
 
+# Mappings counted as the renderer's (Mesa, llvmpipe's LLVM, GL dispatch): their resident
+# code and data, whoever the app is.
+GRAPHICS_LIBS = ("libLLVM", "libgallium", "_dri.so", "libGL", "libEGL", "libglapi")
+
+
+def memory_breakdown_kib() -> dict[str, int]:
+    """Where this process's resident memory is, in KiB: ``rss`` split into ``anon`` (heap,
+    stacks, GL buffers: what the process itself holds), ``file`` (mapped files: libraries,
+    kiosk.db) and ``shmem`` (the X shared-memory image); ``pss``; and, from /proc/self/smaps,
+    ``graphics_libs`` (Mesa and LLVM mappings, code and relocated data), ``heap`` (the brk
+    heap: glibc's main arena) and ``kiosk_db`` (kiosk.db memory-mapped by the catalog)."""
+    status = {
+        key: int(value.split()[0])
+        for key, value in (
+            line.split(":", 1)
+            for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines()
+            if ":" in line
+        )
+        if key in ("VmRSS", "RssAnon", "RssFile", "RssShmem")
+    }
+    out = {
+        "rss": status["VmRSS"],
+        "anon": status["RssAnon"],
+        "file": status["RssFile"],
+        "shmem": status["RssShmem"],
+        "pss": 0,
+        "graphics_libs": 0,
+        "heap": 0,
+        "kiosk_db": 0,
+    }
+    name = ""
+    for line in Path("/proc/self/smaps").read_text(encoding="utf-8", errors="replace").split("\n"):
+        fields = line.split()
+        if not fields:
+            continue
+        if "-" in fields[0] and not fields[0].endswith(":"):  # a mapping's header line
+            name = fields[5] if len(fields) > 5 else ""
+        elif fields[0] == "Pss:":
+            out["pss"] += int(fields[1])
+        elif fields[0] == "Rss:":
+            kib = int(fields[1])
+            if any(lib in name for lib in GRAPHICS_LIBS):
+                out["graphics_libs"] += kib
+            elif name == "[heap]":
+                out["heap"] += kib
+            elif name.endswith("kiosk.db"):
+                out["kiosk_db"] += kib
+    return out
+
+
 def configure(maxfps: int) -> None:
     """Kivy settings shared by every mode; before anything imports the window."""
     os.environ.setdefault("KIVY_NO_ARGS", "1")
@@ -62,6 +114,7 @@ def configure(maxfps: int) -> None:
     from kivy.config import Config as KivyConfig
 
     KivyConfig.set("graphics", "maxfps", str(maxfps))
+    KivyConfig.set("graphics", "multisamples", "0")  # as the kiosk (kiosk.app.gui.configure_kivy)
     KivyConfig.set("graphics", "width", "1280")
     KivyConfig.set("graphics", "height", "800")
 
@@ -138,6 +191,7 @@ def announce(app: Any, result: dict[str, Any]) -> bool:
     gc.collect()
     result["rss_kib"] = rss_kib()
     print("attract", flush=True)
+    result["breakdown_kib"] = memory_breakdown_kib()  # after the line ui_start times
     app.stop()
     return False
 
@@ -390,6 +444,8 @@ def sell(s: KioskScript, sales: int, checkpoints: Sequence[int]) -> None:
     gc.collect()
     rss: dict[str, int] = s.result["rss_kib"]
     rss["attract"] = rss_kib()
+    breakdown: dict[str, dict[str, int]] = s.result.setdefault("breakdown_kib", {})
+    breakdown["attract"] = memory_breakdown_kib()
     done = {"n": 0}
 
     def pay() -> None:
@@ -400,6 +456,7 @@ def sell(s: KioskScript, sales: int, checkpoints: Sequence[int]) -> None:
         if done["n"] in checkpoints:
             gc.collect()
             rss[str(done["n"])] = rss_kib()
+            breakdown[str(done["n"])] = memory_breakdown_kib()
         if done["n"] >= sales:
             s.app.stop()
             return

@@ -19,6 +19,7 @@ beside it and work on the same ``Lane.state``:
     kiosk.lane_completion  recording the paid sale and queueing its receipt
     kiosk.lane_printing    print jobs: running, failing, retry_print, reprint, recovery
     kiosk.lane_devices     device events (drawer, printer, scanner) and device health
+    kiosk.lane_device_tests  light_test, scanner_test, scanner_test_cancel (scans too)
     kiosk.lane_idle        the idle timeout: prompt, then suspend an abandoned sale; still_here
     kiosk.lane_recovery    restoring after a start or crash, storage faults
     kiosk.lane_returns     return_start, return_line, return_confirm, return_cancel
@@ -51,6 +52,7 @@ from kiosk.errors import (
 from kiosk.interventions import Intervention, Reason, Resolution, blocking, open_of
 from kiosk.lane_attendant import AttendantDesk
 from kiosk.lane_completion import Completion
+from kiosk.lane_device_tests import DeviceTests
 from kiosk.lane_devices import Devices
 from kiosk.lane_idle import IdleWatch
 from kiosk.lane_items import Items
@@ -144,6 +146,7 @@ class Lane:
         self.completion = Completion(self)
         self.printing = Printing(self)
         self.devices = Devices(self)
+        self.device_tests = DeviceTests(self)
         self.recovery = Recovery(self)
         self.returns = Returns(self)
         self.shifts = Shifts(self)
@@ -160,7 +163,7 @@ class Lane:
             "new_sale": self._cmd_new_sale,
             "language": self._cmd_language,
             "help": self._cmd_help,
-            "scan": lambda c: items.scan(c.text("code")),
+            "scan": self._cmd_scan,
             "add": items.cmd_add,
             "search": items.cmd_search,
             "categories": items.cmd_categories,
@@ -179,6 +182,9 @@ class Lane:
             "cancel_sale": desk.cmd_cancel_sale,
             "out_of_service": desk.cmd_out_of_service,
             "open_drawer": desk.cmd_open_drawer,
+            "light_test": self.device_tests.cmd_light_test,
+            "scanner_test": self.device_tests.cmd_scanner_test,
+            "scanner_test_cancel": self.device_tests.cmd_scanner_test_cancel,
             "pay": tendering.cmd_pay,
             "cancel_payment": tendering.cmd_cancel_payment,
             "cash": tendering.cmd_cash,
@@ -233,6 +239,7 @@ class Lane:
             for poll in self.deps.pollers:
                 poll()
             self.devices.poll()
+            self.device_tests.poll()
             self.idle.poll()
 
         return self._transact(run, None)
@@ -449,15 +456,20 @@ class Lane:
         self.touch()
         self.emit("out_of_service", on=False)
 
-    def _update_light(self) -> None:
+    def wanted_light(self) -> str:
+        """The status light's state for the lane as it is now."""
         if self.state.mode == "out_of_service":
-            wanted = "out_of_service"
-        elif blocking(self.state.interventions):
-            wanted = "intervention"
-        elif open_of(self.state.interventions):
-            wanted = "attention"
-        else:
-            wanted = "ready"
+            return "out_of_service"
+        if blocking(self.state.interventions):
+            return "intervention"
+        if open_of(self.state.interventions):
+            return "attention"
+        return "ready"
+
+    def _update_light(self) -> None:
+        if self.device_tests.light_busy:
+            return  # the light test drives it until it ends (kiosk.lane_device_tests)
+        wanted = self.wanted_light()
         try:
             self.deps.light.show(wanted)
         except DeviceError as exc:
@@ -466,6 +478,11 @@ class Lane:
             self.emit("device_fault", device="light", message=str(exc))
 
     # ------------------------------------------------------------------ simple commands
+    def _cmd_scan(self, command: Command) -> None:
+        code = command.text("code")
+        if not self.device_tests.take_scan(code):  # a scanner test echoes it instead
+            self.items.scan(code)
+
     def _cmd_start(self, command: Command) -> None:
         if "language" in command.args:
             self._cmd_language(command)

@@ -99,4 +99,5 @@ def build_view(lane: Lane) -> dict[str, Any]:
         "return": lane.returns.view(),
         "devices": [dict(entry) for entry in lane.devices.health],
         "fake_hardware": lane.devices.fake_hardware,
+        "device_tests": lane.device_tests.view(),
     }

@@ -54,9 +54,11 @@ class Catalog(Protocol):
     def search(
         self, query: str, page: int = 0, page_size: int = 20, category: str = ""
     ) -> SearchPage:
-        """Products whose name in any language matches ``query``, best first, one page; with
-        ``category``, only that category's products for sale (all of them when ``query`` is
-        empty), in catalog order. Never a scan of the whole catalog for a category."""
+        """Products whose name in any language matches ``query``, or whose Chinese names'
+        pinyin does (full pinyin or initials typed in Latin letters: ``niunai``, ``nn``), best
+        first, one page; with ``category``, only that category's products for sale (all of
+        them when ``query`` is empty), in catalog order. Never a scan of the whole catalog for
+        a category."""
         ...
 
     def categories(self) -> tuple[Category, ...]:

@@ -155,6 +155,8 @@ def sim_drivers(fakes: Fakes, terminal: SimCardTerminal, wallet: SimWalletGatewa
             "drawer.jam": d.jam if d else _real("drawer"),
             "drawer.unjam": d.unjam if d else _real("drawer"),
             "drawer.fail_next": d.fail_next if d else _real("drawer"),
+            "light.break_down": fakes.light.break_down if fakes.light else _real("light"),
+            "light.repair": fakes.light.repair if fakes.light else _real("light"),
             "scanner.scan": s.scan if s else _real("scanner"),
             "scanner.unplug": s.unplug if s else _real("scanner"),
             "scanner.plug_in": s.plug_in if s else _real("scanner"),

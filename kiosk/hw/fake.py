@@ -286,6 +286,7 @@ class FakeLight:
         self.history: list[DeviceEvent] = []
         self._state: str | None = None
         self._fail_message: str | None = None
+        self._broken: str | None = None  # every show fails with this until repair()
         self._last_fault: str | None = None
         self._lock = threading.Lock()
 
@@ -295,8 +296,9 @@ class FakeLight:
                 f"unknown light state {state!r}: expected one of {', '.join(LIGHT_STATES)}"
             )
         with self._lock:
-            if self._fail_message is not None:
-                message, self._fail_message = self._fail_message, None
+            message = self._fail_message or self._broken
+            if message is not None:
+                self._fail_message = None
                 self._last_fault = message
                 self.history.append(DeviceEvent(self._clock.now(), "fault", message))
                 raise DeviceError(message)
@@ -313,6 +315,15 @@ class FakeLight:
         """Make the next ``show()`` raise ``DeviceError(message)`` and leave the light as it was."""
         with self._lock:
             self._fail_message = _check_message(message)
+
+    def break_down(self, message: str) -> None:
+        """From now on every ``show()`` raises ``DeviceError(message)``, until ``repair()``."""
+        with self._lock:
+            self._broken = _check_message(message)
+
+    def repair(self) -> None:
+        with self._lock:
+            self._broken = None
 
     def health(self) -> dict[str, Any]:
         with self._lock:

@@ -10,11 +10,17 @@ characters or more per word use the FTS5 trigram index ranked by bm25; shorter w
 ``奶``, ``tv``) are matched with LIKE on ``products.search_text`` (a scan; names that start with
 the word first, then shorter names). See ``kiosk.store.migrations`` for the index.
 
+A query that can be pinyin (Latin letters, digits, spaces, tone marks: ``niunai``, ``nn``) is
+also looked for, folded (``kiosk.store.pinyin_keys.pinyin_query``), in ``products.pinyin``, the
+pinyin keys of the Chinese names the catalog import stored: through the trigram index
+``products_pinyin_fts`` from 3 letters, with LIKE below. Those hits come after the name hits,
+each product once. Searching never loads pypinyin.
+
 Categories (``categories``, ``search(..., category=...)``) read the ``categories`` and
 ``category_products`` tables the catalog import builds (``kiosk.store.catalog_categories``):
 listing reads one small row per category, browsing one is a range of the (category, product
 id) primary key, in catalog order, whatever the catalog size. A query within a category is
-matched with LIKE over that category's products only.
+matched with LIKE over that category's products only (names, or pinyin keys).
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import sqlite_utils
 from kiosk.catalog import Category, Product, SearchPage, Unit
 from kiosk.store.catalog_categories import list_categories
 from kiosk.store.db import map_error, open_db, translate_errors
+from kiosk.store.pinyin_keys import PINYIN_FTS, pinyin_query
 
 _COLUMNS: Final[str] = (
     "p.sku, p.names, p.price, p.tax_code, p.unit, p.plu, p.category, p.age_limit, "
@@ -78,6 +85,15 @@ def _like_pattern(word: str) -> str:
 
 def _fts_phrase(word: str) -> str:
     return '"' + word.replace('"', '""') + '"'
+
+
+_STARTS: Final[str] = "p.search_text LIKE ? ESCAPE '\\' OR p.search_text LIKE ? ESCAPE '\\'"
+
+
+def _starts_params(word: str) -> list[object]:
+    """Parameters of ``_STARTS``: a text starting with ``word``, or a line of it doing so."""
+    prefix = _like_pattern(word)[1:]
+    return [prefix, f"%\n{prefix}"]
 
 
 LOOKUP_MMAP_BYTES: Final[int] = 1 << 30
@@ -140,7 +156,9 @@ class SqliteCatalog:
     def search(
         self, query: str, page: int = 0, page_size: int = 20, category: str = ""
     ) -> SearchPage:
-        """Products whose names contain every word of ``query``, best first, one page.
+        """Products whose names contain every word of ``query``, or whose pinyin keys contain
+        the query typed in Latin letters (``niunai``, ``nn``: spaces, tones and case ignored),
+        best first, one page: name matches first, then pinyin ones.
 
         ``page`` counts from 0; ``page_size`` is 1..200. An empty query finds nothing, unless
         ``category`` is given: then the page holds that category's products for sale (those
@@ -151,8 +169,9 @@ class SqliteCatalog:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}, got {page_size}")
         words = [w for w in query[:MAX_QUERY_LENGTH].split() if w.isprintable()]
+        key = pinyin_query(" ".join(words))
         if category:
-            return self._in_category(query, words, category, page, page_size)
+            return self._in_category(query, words, key, category, page, page_size)
         if not words:
             return SearchPage(query, page, page_size, (), False)
         long_words = [w for w in words if self._trigram and len(w) >= _TRIGRAM]
@@ -161,33 +180,68 @@ class SqliteCatalog:
         params: list[object] = [_like_pattern(w) for w in short_words]
         if long_words:
             where = "products_fts MATCH ?" + (f" AND {likes}" if likes else "")
-            sql = (
-                f"SELECT {_COLUMNS} FROM products_fts f JOIN products p ON p.id = f.rowid "
-                f"WHERE {where} ORDER BY f.rank, p.id LIMIT ? OFFSET ?"
+            hits = (
+                "SELECT p.id, f.rank AS r1, 0 AS r2 FROM products_fts f "
+                f"JOIN products p ON p.id = f.rowid WHERE {where}"
             )
             params.insert(0, " AND ".join(_fts_phrase(w) for w in long_words))
         else:
             # Rank: a name that starts with the first word, then shorter names.
-            starts = "p.search_text LIKE ? ESCAPE '\\' OR p.search_text LIKE ? ESCAPE '\\'"
-            sql = (
-                f"SELECT {_COLUMNS} FROM products p WHERE {likes} "
-                f"ORDER BY CASE WHEN {starts} THEN 0 ELSE 1 END, length(p.search_text), p.id "
-                "LIMIT ? OFFSET ?"
+            hits = (
+                f"SELECT p.id, CASE WHEN {_STARTS} THEN 0 ELSE 1 END AS r1, "
+                f"length(p.search_text) AS r2 FROM products p WHERE {likes}"
             )
-            prefix = _like_pattern(short_words[0])[1:]
-            params += [prefix, f"%\n{prefix}"]
+            params[:0] = _starts_params(short_words[0])
+        if key:
+            hits, params = self._with_pinyin(hits, params, key)
+        sql = (
+            f"SELECT {_COLUMNS} FROM ({hits}) h JOIN products p ON p.id = h.id "
+            "ORDER BY h.r1, h.r2, h.id LIMIT ? OFFSET ?"
+        )
         params += [page_size + 1, page * page_size]
         with translate_errors():
             rows = self._conn.execute(sql, params).fetchall()
         products = tuple(product_from_row(r) for r in rows[:page_size])
         return SearchPage(query, page, page_size, products, len(rows) > page_size)
 
+    def _with_pinyin(self, hits: str, params: list[object], key: str) -> tuple[str, list[object]]:
+        """``hits`` (name matches: id, r1, r2) and the products whose pinyin keys contain
+        ``key``, each product once, name matches first. Pinyin matches rank (r1) a key line
+        starting with ``key`` first, then ``key`` inside the initials of the first Chinese name
+        (its first line), then inside a full pinyin; then (r2) shorter keys."""
+        rank = (
+            f"CASE WHEN {_STARTS.replace('search_text', 'pinyin')} THEN 2 "
+            "WHEN instr(p.pinyin, ?) < instr(p.pinyin || char(10), char(10)) THEN 3 ELSE 4 END"
+        )
+        rank_params = [*_starts_params(key), key]
+        if self._trigram and len(key) >= _TRIGRAM:
+            pinyin_hits = (
+                f"SELECT p.id, {rank}, length(p.pinyin) FROM {PINYIN_FTS} f "
+                f"JOIN products p ON p.id = f.rowid WHERE {PINYIN_FTS} MATCH ?"
+            )
+            pinyin_params: list[object] = [*rank_params, _fts_phrase(key)]
+        else:
+            pinyin_hits = (
+                f"SELECT p.id, {rank}, length(p.pinyin) FROM products p WHERE p.pinyin LIKE ?"
+            )
+            pinyin_params = [*rank_params, f"%{key}%"]
+        # With one min() aggregate, SQLite takes r1 and r2 from the row holding the minimum.
+        both = (
+            f"SELECT id, min(src), r1, r2 FROM (SELECT 0 AS src, * FROM ({hits}) UNION ALL "
+            f"SELECT 1, * FROM ({pinyin_hits})) GROUP BY id"
+        )
+        return both, [*params, *pinyin_params]
+
     def _in_category(
-        self, query: str, words: list[str], category: str, page: int, page_size: int
+        self, query: str, words: list[str], key: str, category: str, page: int, page_size: int
     ) -> SearchPage:
-        likes = "".join(" AND p.search_text LIKE ? ESCAPE '\\'" for _ in words)
-        sql = f"{_IN_CATEGORY}{likes} ORDER BY c.product_id LIMIT ? OFFSET ?"
+        likes = " AND ".join("p.search_text LIKE ? ESCAPE '\\'" for _ in words)
         params: list[object] = [category, *(_like_pattern(w) for w in words)]
+        if likes and key:
+            likes = f"(({likes}) OR p.pinyin LIKE ?)"
+            params.append(f"%{key}%")
+        where = f" AND {likes}" if likes else ""
+        sql = f"{_IN_CATEGORY}{where} ORDER BY c.product_id LIMIT ? OFFSET ?"
         params += [page_size + 1, page * page_size]
         with translate_errors():
             rows = self._conn.execute(sql, params).fetchall()

@@ -36,7 +36,9 @@ How nothing is ever half-imported:
 
 The FTS index is external-content (``content='products'``): rows inserted into
 ``products_fts_new`` only write the index, which reads names from ``products`` (the new table
-after the rename). 250 000 rows take a few seconds.
+after the rename). 250 000 rows take a few seconds. The pinyin keys of Chinese names
+(``kiosk.store.pinyin_keys``, loading pypinyin in this process) are computed with each row and
+indexed in ``products_pinyin_fts`` the same way.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ from kiosk.store.catalog_categories import (
 )
 from kiosk.store.db import translate_errors, write_transaction
 from kiosk.store.importing import Problems, Source, parse_int, read_rows, rejected
+from kiosk.store.pinyin_keys import PINYIN_FTS, pinyin_keys
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +72,7 @@ CATALOG_TABLES: Final[tuple[str, ...]] = (
     "products",
     "product_gtins",
     "products_fts",
+    PINYIN_FTS,
     *CATEGORY_TABLES,
 )
 REQUIRED: Final[tuple[str, ...]] = ("sku", "gtins", "unit", "price", "tax_code")
@@ -91,17 +95,17 @@ _STAGING_DDL: Final[tuple[str, ...]] = (
         names TEXT NOT NULL, price INTEGER NOT NULL, tax_code TEXT NOT NULL, unit TEXT NOT NULL,
         plu TEXT, category TEXT NOT NULL, age_limit INTEGER NOT NULL,
         not_for_sale INTEGER NOT NULL, quantity_limit INTEGER NOT NULL,
-        gtins TEXT NOT NULL, search_text TEXT NOT NULL)""",
+        gtins TEXT NOT NULL, search_text TEXT NOT NULL, pinyin TEXT NOT NULL)""",
     "CREATE TEMP TABLE import_gtins (line INTEGER NOT NULL, gtin TEXT NOT NULL, sku TEXT)",
 )
-_STAGE_PRODUCT: Final[str] = "INSERT INTO temp.import_products VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+_STAGE_PRODUCT: Final[str] = "INSERT INTO temp.import_products VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 _STAGE_GTIN: Final[str] = "INSERT INTO temp.import_gtins VALUES (?,?,?)"
 _PRODUCT_COLUMNS: Final[str] = (
     "sku, names, price, tax_code, unit, plu, category, age_limit, not_for_sale, "
-    "quantity_limit, gtins, search_text"
+    "quantity_limit, gtins, search_text, pinyin"
 )
 
-ProductRow = tuple[int, str, str, int, str, str, str | None, str, int, int, int, str, str]
+ProductRow = tuple[int, str, str, int, str, str, str | None, str, int, int, int, str, str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +218,7 @@ class _RowParser:
             numbers[2],
             "|".join(gtins),
             "\n".join(names.values()),
+            pinyin_keys(names),
         )
         return product, gtins
 
@@ -322,6 +327,11 @@ def _build_new(conn: sqlite3.Connection, categories: CategoryCollector) -> tuple
             conn.execute(
                 "INSERT INTO products_fts_new (rowid, search_text) "
                 "SELECT id, search_text FROM products_new WHERE id BETWEEN ? AND ?",
+                (start, end),
+            )
+            conn.execute(
+                f"INSERT INTO {PINYIN_FTS}_new (rowid, pinyin) SELECT id, pinyin "
+                "FROM products_new WHERE id BETWEEN ? AND ?",
                 (start, end),
             )
             index_products(conn, start, end)

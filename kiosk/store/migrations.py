@@ -11,7 +11,9 @@ Schema notes:
 - ``products.id`` is an explicit INTEGER PRIMARY KEY (``sku`` is UNIQUE) because the FTS5
   index ``products_fts`` is an external-content index keyed by it (an implicit rowid could be
   renumbered by VACUUM). ``products.search_text`` holds every name, one per line;
-  ``products.gtins`` the product's GTINs joined by ``|`` (read with the product).
+  ``products.gtins`` the product's GTINs joined by ``|`` (read with the product);
+  ``products.pinyin`` (version 9) the pinyin keys of its Chinese names, indexed by
+  ``products_pinyin_fts`` (``kiosk.store.pinyin_keys``).
 - ``product_gtins`` maps a 14-digit GTIN to ``products.id`` (WITHOUT ROWID, the GTIN is the
   key): a scan costs two B-tree descents, gtin -> id -> product, whatever the catalog size.
 - ``products_fts`` uses the ``trigram`` tokenizer (SQLite 3.34+), which finds any substring of
@@ -37,6 +39,7 @@ import sqlite_utils
 
 from kiosk.errors import SchemaTooNew
 from kiosk.store.db import translate_errors, write_transaction
+from kiosk.store.pinyin_keys import PINYIN_FTS, fill_keys
 
 logger = logging.getLogger(__name__)
 
@@ -532,6 +535,35 @@ _V8_CATEGORIES: Final[tuple[Step, ...]] = (
     "GROUP BY category",
 )
 
+
+# Version 9: pinyin search (kiosk.store.pinyin_keys, docs/architecture.md). ``products.pinyin``
+# holds the pinyin keys of the product's Chinese names, one per line (``niunai``, ``nn``), and
+# ``products_pinyin_fts`` indexes them like ``products_fts`` indexes the names (same tokenizer,
+# every product: an external-content index must hold every row to pass its integrity check).
+# Both are catalog tables the import rebuilds. The keys of
+# the catalog already here are computed now, in a child process (pypinyin stays out of the
+# kiosk's memory).
+def _pinyin_fts(conn: sqlite3.Connection) -> None:
+    row = conn.execute("SELECT value FROM kiosk_state WHERE key = 'fts_tokenizer'").fetchone()
+    tokenizer = "trigram" if row is not None and row[0] == "trigram" else "unicode61"
+    conn.execute(
+        f"CREATE VIRTUAL TABLE {PINYIN_FTS} USING fts5(pinyin, content='products', "
+        f"content_rowid='id', tokenize='{tokenizer}')"
+    )
+
+
+def _pinyin_keys(conn: sqlite3.Connection) -> None:
+    filled = fill_keys(conn)
+    if filled:
+        logger.info("pinyin search keys computed for %d products", filled)
+
+
+_V9_PINYIN: Final[tuple[Step, ...]] = (
+    "ALTER TABLE products ADD COLUMN pinyin TEXT NOT NULL DEFAULT ''",
+    _pinyin_fts,
+    _pinyin_keys,
+)
+
 # MIGRATIONS[i] brings the schema from version i to version i + 1.
 MIGRATIONS: Final[tuple[tuple[Step, ...], ...]] = (
     _V1,
@@ -542,6 +574,7 @@ MIGRATIONS: Final[tuple[tuple[Step, ...], ...]] = (
     _V6_MEMBER_REFUNDS,
     _V7_FLEET_TRUST,
     _V8_CATEGORIES,
+    _V9_PINYIN,
 )
 SCHEMA_VERSION: Final[int] = len(MIGRATIONS)
 

@@ -184,11 +184,32 @@ class Driver:
         self.ui(lambda: self.app.send(message))
 
     def screenshot(self, lang: str, name: str) -> Path:
-        """artifacts/screenshots/<lang>/<name>.png of the whole window."""
+        """artifacts/screenshots/<lang>/<name>.png of the whole window, as drawn.
+
+        Read from the frame's back buffer when it is finished (``on_flip``, before the swap),
+        not re-drawn into an Fbo with ``export_to_png``: the basket list clips with a scissor
+        box in window pixels (``ClippedRecycleView``), which an Fbo's flipped copy would put
+        elsewhere."""
+        from kivy.core.window import Window
+
         self.frames()
         path = self.shots / lang / f"{name}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.ui(lambda: self.app.root.export_to_png(str(path)))
+        taken: Future[str] = Future()
+
+        def shoot(*_args: Any) -> None:
+            Window.unbind(on_flip=shoot)
+            try:  # Kivy numbers the file (name0001.png); it is renamed below
+                taken.set_result(Window.screenshot(name=str(path.with_suffix(".tmp.png"))))
+            except BaseException as exc:  # noqa: BLE001 (handed to the scenario thread)
+                taken.set_exception(exc)
+
+        def ask() -> None:
+            Window.bind(on_flip=shoot)
+            Window.canvas.ask_update()
+
+        self.ui(ask)
+        Path(taken.result(WAIT_S)).replace(path)
         return path
 
 

@@ -1,7 +1,8 @@
-"""The layout scenario: every screen at one window size, checked for touch targets that lie
-outside the window or are smaller than 9 mm, with a screenshot of each to
-artifacts/screenshots/sizes/<W>x<H>/<screen>.png. Run by tests/ui/driver.py (``sizes``) on
-the scenario thread; the checks themselves run on the Kivy thread.
+"""The layout scenario: every screen at one window size in one language, checked for touch
+targets that lie outside the window or are smaller than 9 mm and for texts that do not show
+whole (``text_problems``), with a screenshot of each to
+artifacts/screenshots/sizes/<W>x<H>/<lang>/<screen>.png. Run by tests/ui/driver.py (``sizes``)
+on the scenario thread; the checks themselves run on the Kivy thread.
 
 The 9 mm are measured with Kivy's ``Metrics`` (``kivy.metrics.mm``), as the app sizes its
 buttons: Kivy takes the density from the display (Xvfb and most HDMI panels report 96 dpi,
@@ -10,8 +11,9 @@ buttons: Kivy takes the density from the display (Xvfb and most HDMI panels repo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Final
 
 from tests.ui.driver import Driver
 
@@ -20,6 +22,22 @@ CRISPS = "6918473200565"
 STAFF_BADGE = "ST0001"
 MIN_MM = 9.0
 SLACK_PX = 0.5  # layouts place widgets on fractional pixels
+# Labels that must show whole besides every button's caption and every label that is a bare
+# amount or number (``BARE_NUMBER``): an amount or a typed entry with its caption, by kv id.
+WHOLE_IDS: Final = frozenset(
+    {
+        "total", "change", "last_amount", "item_count", "discount", "amount", "tendered",
+        "still_to_pay", "price", "code", "staff_id", "pin_dots", "plu_entry", "weight_entry",
+        "split_entry", "wallet_entry", "phone_entry",
+    }
+)  # fmt: skip
+# "CN¥8.50", "元8.50", "-¥1.00", "0.512 kg", "3": a currency or unit before or after a number
+BARE_NUMBER: Final = re.compile(r"[-−]?[^\d\s]{0,4}\s?[-−]?\d[\d,]*(?:\.\d+)?(?:\s?[^\d\s]{1,4})?")
+# A single line's texture is a good deal taller than its glyphs: it clips or runs into its
+# neighbours only when its box is lower than the font; several lines, once the texture is more
+# than a quarter of a line taller than the box.
+ONE_LINE_MIN_HEIGHT: Final = 0.9  # x the font size
+MANY_LINES_OVERFLOW: Final = 0.25  # x one line's height
 
 
 def _visible(widget: Any) -> Iterator[Any]:
@@ -60,17 +78,99 @@ def problems(app: Any) -> list[str]:
             found.append(f"{label} at ({left:.0f},{bottom:.0f})-({right:.0f},{top:.0f}) outside")
         if isinstance(widget, ButtonBehavior) and min(widget.width, widget.height) < minimum:
             found.append(f"{label} is {widget.width:.0f}x{widget.height:.0f} px, under 9 mm")
+    return found + text_problems(app)
+
+
+def _with_text(widget: Any) -> Iterator[Any]:
+    """The drawn labels and buttons under ``widget``, in scrolled content too (what a customer
+    scrolls to must read as well), but not the rows of a RecycleView (basket and sale lines:
+    long product names are shortened there by design)."""
+    from kivy.uix.label import Label
+
+    if widget.opacity <= 0 or widget.width <= 0 or widget.height <= 0:
+        return
+    if isinstance(widget, Label) and widget.text:
+        yield widget
+    # by name: kv's Factory imports the class from kivy.uix.recycleview.__init__, a second
+    # copy of the module, so isinstance with kivy.uix.recycleview.RecycleView is False
+    if any(cls.__name__ == "RecycleView" for cls in type(widget).__mro__):
+        return
+    for child in widget.children:
+        yield from _with_text(child)
+
+
+def _kv_ids(widget: Any) -> dict[int, str]:
+    """Every widget under ``widget`` that has a kv id: ``id(widget)`` -> its id."""
+    names = {id(found): name for name, found in getattr(widget, "ids", {}).items()}
+    for child in widget.children:
+        names.update(_kv_ids(child))
+    return names
+
+
+def _bare(text: str) -> str:
+    return "".join(text.split())
+
+
+def text_problems(app: Any) -> list[str]:
+    """Texts on screen now that do not show whole: a button's caption or a label that must
+    show whole (an amount, a total, a typed entry: ``WHOLE_IDS``, ``BARE_NUMBER``) that wraps
+    onto more lines than it has or is cut (shortened with "...", or lines dropped that do not
+    fit its height); and any label or button whose text is taller than its box (clipped, or
+    drawn over its neighbours). Lines are counted from Kivy's layout of the text."""
+    from kivy.uix.behaviors import ButtonBehavior
+
+    names = _kv_ids(app.root)
+    found = []
+    for widget in _with_text(app.root):
+        lines = widget._label._cached_lines  # the text as laid out: lines of words
+        if not lines:
+            continue  # not drawn yet
+        name = names.get(id(widget), "")
+        label = f"{type(widget).__name__}{' ' + name if name else ''} {widget.text!r}"
+        label = label.replace("\n", " ")
+        whole = (
+            isinstance(widget, ButtonBehavior)
+            or name in WHOLE_IDS
+            or BARE_NUMBER.fullmatch(widget.text.strip()) is not None
+        )
+        if whole:
+            wanted = widget.text.strip().count("\n") + 1
+            if len(lines) > wanted:
+                found.append(f"{label} wraps onto {len(lines)} lines (has {wanted})")
+            shown = "".join(word.text for line in lines for word in line.words)
+            if _bare(shown) != _bare(widget.text):
+                found.append(f"{label} is cut to {shown!r}")
+        text_width, text_height = widget.texture_size
+        if len(lines) == 1:
+            clipped = widget.height < widget.font_size * ONE_LINE_MIN_HEIGHT
+        else:
+            clipped = text_height - widget.height > text_height / len(lines) * MANY_LINES_OVERFLOW
+        if clipped:
+            found.append(
+                f"{label} is {widget.height:.0f} px high for {len(lines)} line(s) of "
+                f"{widget.font_size:.0f} px ({text_height} px): clipped"
+            )
+        if text_width > widget.width + SLACK_PX:
+            found.append(f"{label} is {text_width} px wide in {widget.width:.0f} px: clipped")
     return found
 
 
-def _check(d: Driver, name: str, size: str) -> None:
+def _check(d: Driver, name: str, folder: str) -> None:
     """The current screen must be ``name``: check it and take its picture."""
     d.wait_screen(name)
-    d.frames(2)  # the layout settles
+    _record(d, name)
+    d.screenshot(folder, name)
+
+
+def _record(d: Driver, name: str) -> None:
+    """The problems of what is on screen now, once the layout has settled, under ``name``."""
+    d.frames(2)
     found = d.ui(lambda: problems(d.app))
+    if found:  # widgets added by the last lane answer (category tiles...) may lay out later
+        d.frames(5)
+        found = d.ui(lambda: problems(d.app))
     if found:
         d.result["problems"][name] = found
-    d.screenshot(f"sizes/{size}", name)
 
 
 def _force(d: Driver, name: str, **fields: Any) -> None:
@@ -89,19 +189,22 @@ def _show(d: Driver, name: str) -> None:
     d.ui(lambda: d.app.show(name))
 
 
-def sizes(d: Driver) -> None:
-    """Every screen at this window size."""
+def sizes(d: Driver, lang: str) -> None:
+    """Every screen at this window size in ``lang``, the kiosk's default language (the test's
+    configuration sets it: the customer's and the attendant's language from the start)."""
     from kivy.core.window import Window
 
     window = d.ui(lambda: tuple(Window.size))
     size = f"{window[0]}x{window[1]}"
-    d.result.update(window=size, problems={}, checked=[])
+    folder = f"sizes/{size}/{lang}"
+    d.result.update(window=size, lang=lang, problems={}, checked=[])
 
     def check(name: str) -> None:
-        _check(d, name, size)
+        _check(d, name, folder)
         d.result["checked"].append(name)
 
     d.wait_screen("attract")
+    d.wait(lambda: d.app.lang == lang and d.app.staff_lang == lang, f"the language {lang}")
     check("attract")
     d.ui(lambda: d.app.show("staff_login"))
     check("staff_login")
@@ -115,11 +218,8 @@ def sizes(d: Driver) -> None:
         check(overlay)
         if overlay == "lookup":  # the search keyboard is the densest panel
             d.ui(lambda: d.app.screen("lookup").select_tab("search"))
-            d.frames(2)
-            found = d.ui(lambda: problems(d.app))
-            if found:
-                d.result["problems"]["lookup search"] = found
-            d.screenshot(f"sizes/{size}", "lookup_search")
+            _record(d, "lookup search")
+            d.screenshot(folder, "lookup_search")
     d.ui(d.app.back)
     _force(d, "still_there", idle="prompt")
     check("still_there")
@@ -138,3 +238,44 @@ def sizes(d: Driver) -> None:
     d.wait_screen("basket")
     d.send({"cmd": "pay", "method": "card"})
     check("receipt")
+
+
+# Texts planted by ``planted_texts``: (what, kwargs of the widget, size), what the check says.
+PLANTED: Final = (
+    ("button", {"text": "Call attendant"}, (60, 60), "wraps onto"),
+    ("button", {"text": "Reprint the last receipt", "shorten": True}, (90, 60), "is cut to"),
+    ("label", {"text": "CN¥10.50"}, (40, 80), "wraps onto"),
+    ("label", {"text": "first line\nsecond line\nthird line"}, (300, 20), "clipped"),
+    ("label", {"text": "Welcome"}, (300, 15), "clipped"),
+    ("button", {"text": "OK"}, (200, 60), ""),
+    ("label", {"text": "a message that may wrap onto two lines"}, (150, 200), ""),
+)
+
+
+def planted_texts(d: Driver) -> None:
+    """The text check on widgets planted over the attract screen, one of each kind of fault
+    and two that are fine: what it says of each planted text goes to ``result["found"]``."""
+    from kivy.uix.boxlayout import BoxLayout
+
+    from kiosk.ui.widgets import KioskButton, KioskLabel
+
+    d.wait_screen("attract")
+
+    def plant() -> Any:
+        row = BoxLayout(size_hint=(None, None), size=(1000, 200), pos=(0, 0), spacing=10)
+        for kind, kwargs, size, _says in PLANTED:
+            widget = (KioskButton if kind == "button" else KioskLabel)(**kwargs)
+            widget.size_hint = (None, None)
+            widget.size = size
+            row.add_widget(widget)
+        d.app.root.add_widget(row)
+        return row
+
+    row = d.ui(plant)
+    d.frames(3)
+    found = d.ui(lambda: text_problems(d.app))
+    d.ui(lambda: d.app.root.remove_widget(row))
+    d.result["found"] = {
+        text: [line for line in found if repr(text) in line]
+        for text in (kwargs["text"] for _kind, kwargs, _size, _says in PLANTED)
+    }

@@ -122,9 +122,13 @@ def cash(d: Any, lang: str) -> None:
     d.wait_screen("attendant")
     d.tap("devices")
     d.wait_screen("attendant_devices")
+    _device_tests(d, lang)
     d.screenshot(lang, "attendant_devices")
+    d.tap(text=_t(d, "Test scanner"))  # leaving the screen stops a scanner test
+    d.wait(lambda: _running(d) == ["scanner"], "the second scanner test started")
     d.tap("back")
     d.wait_screen("attendant")
+    d.wait(lambda: _running(d) == [], "the scanner test stopped with the screen")
     d.tap("shift")
     d.wait_screen("attendant_shift")
     d.keys("keypad", ["8", "5", "0"])
@@ -133,6 +137,39 @@ def cash(d: Any, lang: str) -> None:
     d.wait(lambda: d.app.screen("attendant_shift").report, "the Z report on screen")
     d.result[lang]["report"] = d.ui(lambda: d.app.screen("attendant_shift").report)
     d.screenshot(lang, "attendant_shift")
+
+
+def _running(d: Any) -> list[str]:
+    return [str(test["device"]) for test in d.app.view.get("device_tests") or ()]
+
+
+def _hint(d: Any, device_msgid: str) -> str:
+    """The hint under a device's row on the devices screen (Kivy thread)."""
+    title = d.app.t(device_msgid, d.app.staff_lang)
+    for item in d.widget("devices").children:
+        if getattr(item, "title", "").startswith(title):
+            return str(item.hint)
+    raise AssertionError(f"no {device_msgid!r} row on the devices screen")
+
+
+def _device_tests(d: Any, lang: str) -> None:
+    """The scanner test echoes a scan without selling it; the light test cycles the light."""
+    found = d.result[lang]
+    d.tap(text=_t(d, "Test scanner"))
+    d.wait(lambda: _running(d) == ["scanner"], "the scanner test started")
+    d.wait(lambda: _hint(d, "Scanner") != "", "the scan prompt")
+    found["scanner_prompt"] = d.ui(lambda: _hint(d, "Scanner"))
+    d.scan(WATER)
+    d.wait(lambda: WATER in _hint(d, "Scanner"), "the scan echoed")
+    found["scanner_echo"] = d.ui(lambda: _hint(d, "Scanner"))
+    found["after_echo"] = d.ui(lambda: (d.app.view["mode"], len(d.app.view["lines"])))
+    d.tap(text=_t(d, "Test the light"))
+    d.wait(lambda: _running(d) == ["light"], "the light test started")
+    found["light_step"] = d.ui(lambda: _hint(d, "Status light"))
+    d.wait(lambda: _running(d) == [], "the light test ended", timeout=30)
+    d.wait(lambda: _hint(d, "Status light") != found["light_step"], "the light's result")
+    found["light_result"] = d.ui(lambda: _hint(d, "Status light"))
+    found["device_log"] = d.ui(lambda: d.widget("log").text)
 
 
 def _next_customer(d: Any) -> None:
@@ -239,3 +276,10 @@ def _check_cash(found: dict[str, Any], lang: str, db: Path) -> None:
     assert tenders == [("cash", 850, 2000, 1150)]
     for screen in ("attendant_cash", "attendant_item", "attendant_shift", "attendant_devices"):
         assert (SHOTS / lang / f"{screen}.png").is_file()
+    # the devices screen: a scan echoed (not sold: the sale stays complete, no new basket)
+    assert found["scanner_prompt"] and WATER not in found["scanner_prompt"]
+    assert "EAN-13" in found["scanner_echo"] and WATER in found["scanner_echo"]
+    assert found["after_echo"] == ["complete", 0]
+    assert found["light_step"] and found["light_result"]
+    assert found["light_step"] != found["light_result"]
+    assert "test ok" in found["device_log"]

@@ -1,22 +1,43 @@
-"""Every screen at the smallest kiosk panels and in portrait: no touch target outside the
-window, none under 9 mm (tests/ui/layouts.py says how 9 mm are measured), and a screenshot of
-each to artifacts/screenshots/sizes/<W>x<H>/. One process per size, every screen in it."""
+"""Every screen at the kiosk panels the issue names (800x480, 1024x600, 1280x800 and
+1080x1920 portrait) in every touchscreen language: no touch target outside the window, none
+under 9 mm (tests/ui/layouts.py says how 9 mm are measured), no caption, amount or total that
+wraps or is cut, no text clipped by its box, and a screenshot of each to
+artifacts/screenshots/sizes/<W>x<H>/<lang>/. One process per size and language, every screen
+in it."""
 
 from __future__ import annotations
 
 import pytest
 
+from kiosk.ui.i18n import LANGUAGES
 from kiosk.ui.screens.registry import NAMES
 from tests.ui.conftest import SHOTS, Scenario
+from tests.ui.layouts import PLANTED
+
+SIZES = ("800x480", "1024x600", "1280x800", "1080x1920")
 
 
-@pytest.mark.parametrize("size", ["800x480", "1024x600", "1080x1920"])
-def test_every_screen_fits_the_window_with_9_mm_touch_targets(
-    run_scenario: Scenario, size: str
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+@pytest.mark.parametrize("size", SIZES)
+def test_every_screen_fits_the_window_with_9_mm_touch_targets_and_whole_texts(
+    run_scenario: Scenario, size: str, lang: str
 ) -> None:
-    result = run_scenario("tests.ui.layouts:sizes", size=size)["result"]
-    assert result["window"] == size
+    result = run_scenario(
+        "tests.ui.layouts:sizes", lang=lang, size=size, default_language=f'"{lang}"'
+    )["result"]
+    assert (result["window"], result["lang"]) == (size, lang)
     assert sorted(result["checked"]) == sorted(NAMES)
     assert result["problems"] == {}
     for name in NAMES:
-        assert (SHOTS / "sizes" / size / f"{name}.png").stat().st_size > 1000, name
+        assert (SHOTS / "sizes" / size / lang / f"{name}.png").stat().st_size > 1000, name
+
+
+def test_the_text_check_finds_wrapped_cut_and_clipped_texts(run_scenario: Scenario) -> None:
+    """The check of the test above, on widgets planted with each kind of fault."""
+    found = run_scenario("tests.ui.layouts:planted_texts", size="1024x600")["result"]["found"]
+    for _kind, kwargs, _size, says in PLANTED:
+        lines = found[kwargs["text"]]
+        if says:
+            assert any(says in line for line in lines), (kwargs["text"], lines)
+        else:
+            assert lines == [], (kwargs["text"], lines)

@@ -4,13 +4,16 @@ Plain Python, no Kivy.
 Called on the Kivy UI thread by ``kiosk.ui.screens.attendant_devices``; unit-tested without
 Kivy (tests/unit/ui/test_attendant_devices_presenter.py). The rows come from the view's
 ``devices`` (read by the lane at start-up, after each device event and every few seconds) and
-the device reports seen since the screen opened (``device_status``, ``device_fault``).
+``device_tests`` (the light and scanner tests running), and the device reports seen since the
+screen opened (``device_status``, ``device_fault``, ``device_test_result``...).
 
-Tests: the lane protocol has a command that exercises the drawer (``open_drawer``, audited,
-reason ``device test``) and the printer only by printing a copy of a receipt (``reprint``);
-it has no command to test-print a page, cycle the status light or read one scan without
-selling it. Those tests are ``kiosk hw test printer|light|scanner`` (``kiosk.app.hw_tools``),
-which must run with the kiosk stopped; the screen says so instead of pretending.
+Tests, each a lane command (audited by the lane): the drawer opens with ``open_drawer``
+(reason ``device test``); the printer prints a copy of a receipt (``reprint``; a test page
+needs ``kiosk hw test printer`` with the kiosk stopped); the status light cycles through its
+states (``light_test``: the row shows the state on the light, then the result); the scanner
+echoes the next scan instead of selling it (``scanner_test``: the row asks for a scan and then
+shows what was read: kind, symbology, code and a GS1 code's AIs; ``scanner_test_cancel`` stops
+it, and so does leaving the screen). ``DeviceTestResults`` keeps the last result of each.
 """
 
 from __future__ import annotations
@@ -34,6 +37,31 @@ DEVICE_MSGIDS: Final[Mapping[str, str]] = {
 }
 TEST_REASON: Final = "device test"
 MAX_REPORTS: Final = 8
+LIGHT_STATE_MSGIDS: Final[Mapping[str, str]] = {
+    "ready": N_("Ready"),
+    "attention": N_("Attention"),
+    "intervention": N_("Intervention"),
+    "out_of_service": N_("Out of service"),
+}
+SCAN_KIND_MSGIDS: Final[Mapping[str, str]] = {
+    "product": N_("Product"),
+    "variable_measure": N_("Store label"),
+    "staff_badge": N_("Staff badge"),
+    "member": N_("Member card"),
+    "coupon": N_("Coupon"),
+    "wallet": N_("Payment code"),
+    "receipt": N_("Receipt"),
+    "invalid": N_("Unusable code"),
+}
+# Symbology names are the industry's, never translated.
+SYMBOLOGY_NAMES: Final[Mapping[str, str]] = {
+    "ean13": "EAN-13",
+    "ean8": "EAN-8",
+    "upca": "UPC-A",
+    "upce": "UPC-E",
+    "gtin14": "ITF-14",
+    "gs1": "GS1",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +76,7 @@ class DeviceRow:
     test_label: str
     test_command: Mapping[str, Any] | None
     test_hint: str
+    hint_is_error: bool = False
 
 
 def _family(name: str) -> str:
@@ -57,31 +86,73 @@ def _family(name: str) -> str:
     return name
 
 
-def _test(family: str, t: Translate) -> tuple[str, Mapping[str, Any] | None, str]:
+def _test(
+    family: str,
+    t: Translate,
+    running: Mapping[str, Mapping[str, Any]],
+    results: DeviceTestResults | None,
+) -> tuple[str, Mapping[str, Any] | None, str, bool]:
+    """(button label, its command, the hint under the row, whether the hint is a fault)."""
+    last = results.last(family, t) if results is not None else ("", False)
     if family == "drawer":
-        return t(N_("Open the drawer")), {"cmd": "open_drawer", "reason": TEST_REASON}, ""
+        return t(N_("Open the drawer")), {"cmd": "open_drawer", "reason": TEST_REASON}, "", False
     if family == "printer":
         return (
             t(N_("Reprint the last receipt")),
             {"cmd": "reprint"},
             t(N_("Test page: stop the kiosk and run kiosk hw test printer")),
+            False,
         )
-    if family in ("light", "scanner"):
-        return (
-            "",
-            None,
-            t(N_("Stop the kiosk and run kiosk hw test {device}")).format(device=family),
-        )
-    return "", None, ""
+    if family == "light":
+        test = running.get("light")
+        if test is not None:
+            state = str(test.get("state", ""))
+            shown = t(LIGHT_STATE_MSGIDS[state]) if state in LIGHT_STATE_MSGIDS else state
+            hint = t(N_("Showing {state} ({step} of {steps})")).format(
+                state=shown, step=test.get("step", ""), steps=test.get("steps", "")
+            )
+            return "", None, hint, False
+        return t(N_("Test the light")), {"cmd": "light_test"}, *last
+    if family == "scanner":
+        test = running.get("scanner")
+        if test is not None:
+            hint = t(N_("Scan any barcode now: it is shown here, not sold (up to {seconds} s)"))
+            return (
+                t(N_("Stop the scanner test")),
+                {"cmd": "scanner_test_cancel"},
+                hint.format(seconds=_seconds(test.get("timeout_s"))),
+                False,
+            )
+        return t(N_("Test scanner")), {"cmd": "scanner_test"}, *last
+    return "", None, "", False
 
 
-def device_rows(view: Mapping[str, Any], t: Translate) -> tuple[DeviceRow, ...]:
+def _seconds(value: Any) -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:g}"
+    return "?"
+
+
+def running_tests(view: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """The view's ``device_tests`` by device (``light``, ``scanner``)."""
+    tests = view.get("device_tests") or ()
+    return {str(test.get("device")): test for test in tests if isinstance(test, Mapping)}
+
+
+def scanner_test_running(view: Mapping[str, Any]) -> bool:
+    return "scanner" in running_tests(view)
+
+
+def device_rows(
+    view: Mapping[str, Any], t: Translate, results: DeviceTestResults | None = None
+) -> tuple[DeviceRow, ...]:
     rows = []
+    running = running_tests(view)
     for device in view.get("devices") or ():
         name = str(device.get("name", ""))
         family = _family(name)
         ok = bool(device.get("ok"))
-        label, command, hint = _test(family, t)
+        label, command, hint, hint_is_error = _test(family, t, running, results)
         rows.append(
             DeviceRow(
                 name=name,
@@ -94,9 +165,64 @@ def device_rows(view: Mapping[str, Any], t: Translate) -> tuple[DeviceRow, ...]:
                 test_label=label,
                 test_command=command,
                 test_hint=hint,
+                hint_is_error=hint_is_error,
             )
         )
     return tuple(rows)
+
+
+def scan_text(scan: Mapping[str, Any], t: Translate) -> str:
+    """What a scanner test read, for the scanner's row: kind, symbology and code on one line;
+    the reason of an unusable code, or a GS1 code's AIs (``(10) BATCH/LOT: ABC``), below."""
+    kind = str(scan.get("kind", ""))
+    parts = [t(SCAN_KIND_MSGIDS[kind]) if kind in SCAN_KIND_MSGIDS else kind]
+    symbology = SYMBOLOGY_NAMES.get(str(scan.get("symbology")))
+    identifier = scan.get("identifier")
+    if symbology is not None:
+        parts.append(symbology)
+    elif isinstance(identifier, str) and identifier:
+        parts.append(identifier.replace("_", " "))
+    parts.append(str(scan.get("code", "")))
+    lines = [t(N_("Read: {what}")).format(what=" · ".join(parts))]
+    details = scan.get("details") or {}
+    if kind == "invalid" and isinstance(details, Mapping):
+        lines.append(str(details.get("message") or details.get("reason") or ""))
+    ais = [ai for ai in scan.get("ais") or () if isinstance(ai, Mapping)]
+    if ais:
+        lines.append(
+            "  ".join(f"({ai.get('ai')}) {ai.get('title')}: {ai.get('value')}" for ai in ais)
+        )
+    return "\n".join(line for line in lines if line)
+
+
+class DeviceTestResults:
+    """The last result of the light and scanner tests seen while the screen is open."""
+
+    def __init__(self) -> None:
+        self.results: dict[str, Mapping[str, Any]] = {}  # device -> its device_test_result
+
+    def on_lane(self, events: Sequence[Mapping[str, Any]]) -> None:
+        for event in events:
+            if event.get("event") == "device_test_result":
+                self.results[str(event.get("device", ""))] = event
+
+    def last(self, device: str, t: Translate) -> tuple[str, bool]:
+        """(the text of ``device``'s last result, whether it failed); ("", False) if none."""
+        event = self.results.get(device)
+        if event is None:
+            return "", False
+        result = event.get("result")
+        message = str(event.get("message", ""))
+        if result == "ok":
+            scan = event.get("scan")
+            if isinstance(scan, Mapping):
+                return scan_text(scan, t), scan.get("kind") == "invalid"
+            return t(N_("Light test OK: every state was shown")), False
+        if result == "fault":
+            return t(N_("Light test failed: {reason}")).format(reason=message), True
+        if result == "timeout":
+            return t(N_("No scan arrived in time")), True
+        return t(N_("Test stopped")), False
 
 
 class DeviceLog:
@@ -116,6 +242,9 @@ class DeviceLog:
                 self._add(str(event.get("device", "")), "fault", str(event.get("message", "")))
             elif name == "drawer_opened":
                 self._add("drawer", "pulsed", "")
+            elif name == "device_test_result":
+                device = str(event.get("device", ""))
+                self._add(device, f"test {event.get('result', '')}", str(event.get("message", "")))
             elif name in ("receipt_printed", "receipt_not_printed"):
                 status = "printed" if name == "receipt_printed" else "not printed"
                 self._add("printer", status, str(event.get("message", event.get("job", ""))))

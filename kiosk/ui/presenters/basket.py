@@ -77,32 +77,29 @@ def row_of(line: Mapping[str, Any], text: Text) -> dict[str, Any]:
     }
 
 
-def _frozen(value: Any) -> Any:
-    """``value`` (a lane view line: dicts, lists, strings, numbers) as something hashable."""
-    if isinstance(value, Mapping):
-        return tuple(sorted((str(k), _frozen(v)) for k, v in value.items()))
-    if isinstance(value, list | tuple):
-        return tuple(_frozen(v) for v in value)
-    return value
-
-
 class RowCache:
-    """The rows of the last answer, by what their line said and the language and currency
-    they were formatted in; ``row`` gives the same dict for a line that did not change."""
+    """The rows of the last answer and the lines they were made from, in the language and
+    currency they were formatted in; ``rows`` gives the same dict again for a line equal to
+    the one at its place last time. The lane builds a new view (new dicts) for every answer,
+    so comparing a line with the one kept is a plain ``==`` of two dicts, done in C: a scan
+    into a 200-line basket compares 200 dicts and formats one row."""
 
     def __init__(self) -> None:
-        self._rows: dict[Any, dict[str, Any]] = {}
+        self._made_in: tuple[str, str] | None = None
+        self._lines: list[Mapping[str, Any]] = []
+        self._rows: list[dict[str, Any]] = []
 
     def rows(self, lines: list[Mapping[str, Any]], text: Text) -> tuple[dict[str, Any], ...]:
-        """The rows of ``lines``; only the rows of these lines are kept for the next call."""
-        kept: dict[Any, dict[str, Any]] = {}
-        out = []
-        for line in lines:
-            key = (text.lang, text.currency, _frozen(line))
-            row = kept.get(key) or self._rows.get(key) or row_of(line, text)
-            kept[key] = row
-            out.append(row)
-        self._rows = kept
+        """The rows of ``lines``; these lines and rows are kept for the next call."""
+        made_in = (text.lang, text.currency)
+        if made_in != self._made_in:
+            self._made_in, self._lines, self._rows = made_in, [], []
+        kept_lines, kept_rows = self._lines, self._rows
+        out = [
+            kept_rows[i] if i < len(kept_lines) and kept_lines[i] == line else row_of(line, text)
+            for i, line in enumerate(lines)
+        ]
+        self._lines, self._rows = list(lines), out
         return tuple(out)
 
 

@@ -1,9 +1,12 @@
 """The attendant's device screen: every device's health, the tests the lane offers, and the
 device reports seen while the screen is open.
 
-Kivy thread only. Rows come from the view's ``devices`` (``kiosk.ui.presenters.
-attendant_devices``); a row's test button sends its lane command (``open_drawer`` with reason
-``device test``, ``reprint``); devices the lane cannot test say which service command does.
+Kivy thread only. Rows come from the view's ``devices`` and ``device_tests``
+(``kiosk.ui.presenters.attendant_devices``); a row's test button sends its lane command
+(``open_drawer`` with reason ``device test``, ``reprint``, ``light_test``, ``scanner_test`` or
+``scanner_test_cancel``) and never waits: the lane runs the test on its own thread and its
+``device_test_result`` comes back as a lane event, shown under the row. Leaving the screen
+during a scanner test stops it, so the next customer's scan is sold again.
 """
 
 from __future__ import annotations
@@ -12,10 +15,17 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from kivy.app import App
 from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
-from kiosk.ui.presenters.attendant_devices import DeviceLog, DeviceRow, device_rows
+from kiosk.ui.presenters.attendant_devices import (
+    DeviceLog,
+    DeviceRow,
+    DeviceTestResults,
+    device_rows,
+    scanner_test_running,
+)
 from kiosk.ui.screens.attendant import AttendantBase
 from kiosk.ui.widgets import KioskButton
 
@@ -32,6 +42,7 @@ class DeviceItem(BoxLayout):  # type: ignore[misc]  # Kivy has no type hints
     status = StringProperty("")
     detail = StringProperty("")
     hint = StringProperty("")
+    hint_is_error = BooleanProperty(False)
     ok = BooleanProperty(True)
 
 
@@ -41,15 +52,23 @@ class AttendantDevicesScreen(AttendantBase):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.log = DeviceLog()
+        self.results = DeviceTestResults()
         self._shown: tuple[Any, ...] = ()
 
     def entered(self, app: KioskApp) -> None:
         self.log = DeviceLog()
+        self.results = DeviceTestResults()
         self._shown = ()
+
+    def on_pre_leave(self, *_args: Any) -> None:
+        """A scanner test must not outlive the screen: the next scan would not be sold."""
+        app = App.get_running_app()
+        if app is not None and app.view.get("attendant") and scanner_test_running(app.view):
+            app.send({"cmd": "scanner_test_cancel"})
 
     def present(self, view: Mapping[str, Any], app: KioskApp) -> None:
         text = self.text(app)
-        rows = device_rows(view, text._)
+        rows = device_rows(view, text._, self.results)
         self.log_text = self.log.text(text._)
         if rows == self._shown:
             return
@@ -66,6 +85,7 @@ class AttendantDevicesScreen(AttendantBase):
             status=row.status,
             detail=row.detail,
             hint=row.test_hint,
+            hint_is_error=row.hint_is_error,
             ok=row.ok,
         )
         if row.test_command is not None:
@@ -77,4 +97,5 @@ class AttendantDevicesScreen(AttendantBase):
 
     def lane_events(self, events: Sequence[Mapping[str, Any]], app: KioskApp) -> None:
         self.log.on_lane(events)
+        self.results.on_lane(events)
         super().lane_events(events, app)

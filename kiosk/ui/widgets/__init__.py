@@ -23,6 +23,8 @@ from kivy.uix.image import Image
 from kivy.uix.label import Label
 from kivy.uix.widget import Widget
 
+from kiosk.ui.widgets.drawing import ClippedRecycleView, LineLabel  # noqa: F401  (kv rules)
+
 logger = logging.getLogger(__name__)
 
 KV_FILE: Final = Path(__file__).resolve().parent / "widgets.kv"

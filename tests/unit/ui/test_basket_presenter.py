@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from kiosk.ui.presenters.basket import present_basket
+from kiosk.ui.presenters.basket import RowCache, present_basket
 from kiosk.ui.presenters.messages import notice_of
 from kiosk.ui.presenters.text import Text
 from tests.unit.ui.conftest import line, view
@@ -90,3 +90,28 @@ def test_events_set_keep_or_clear_the_message() -> None:
     assert notice_of({"event": "devices_changed"}) is None
     # device news is for staff, not the customer
     assert notice_of({"event": "intervention_opened", "reason": "paper_low"}) is None
+
+
+def test_the_row_cache_gives_the_same_row_for_an_unchanged_line_and_formats_changed_ones(
+    text_of: Make,
+) -> None:
+    cache = RowCache()
+    en = text_of("en")
+    first = cache.rows(basket_view()["lines"], en)  # type: ignore[arg-type]
+    lines = basket_view()["lines"]  # a new view: new dicts, equal to the old ones
+    lines[0] = line(1, name="Water", qty="3", gross=600, amount=600)  # type: ignore[index]
+    lines.append(line(4, name="Bread"))  # type: ignore[attr-defined]
+    second = cache.rows(lines, en)  # type: ignore[arg-type]
+    assert second[1] is first[1] and second[2] is first[2]  # unchanged: not formatted again
+    assert second[0] is not first[0] and second[0]["amount"] == "CN¥6.00"
+    assert [row["name"] for row in second] == ["Water", "Lager", "Banana", "Bread"]
+    shorter = cache.rows(lines[1:], en)  # type: ignore[index]  # a line removed: all shift
+    assert [row["name"] for row in shorter] == ["Lager", "Banana", "Bread"]
+
+
+def test_the_row_cache_formats_every_row_again_in_a_new_language(text_of: Make) -> None:
+    cache = RowCache()
+    english = cache.rows(basket_view()["lines"], text_of("en"))  # type: ignore[arg-type]
+    chinese = cache.rows(basket_view()["lines"], text_of("zh_CN"))  # type: ignore[arg-type]
+    assert english[0]["amount"] == "CN¥4.00" and chinese[0]["amount"] == "¥4.00"
+    assert all(a is not b for a, b in zip(english, chinese, strict=True))

@@ -1,0 +1,139 @@
+"""The light and scanner tests through ``kiosk sim``, the other front end of the lane protocol:
+a JSON session on a demo kiosk in tmp_path (the lane on its runner thread, the fake devices
+driven by sim actions) and the same in text mode."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kiosk.cli import main
+
+WATER = "6921168509256"
+
+
+@pytest.fixture(autouse=True)
+def root_logging_restored() -> Iterator[None]:
+    """``main`` installs its JSON handler on the root logger; put pytest's back afterwards."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
+@pytest.fixture(scope="module")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("template") / "kiosk"
+    assert main(["demo", "init", "--dir", str(folder)]) == 0
+    return folder
+
+
+@pytest.fixture
+def config(demo_template: Path, tmp_path: Path) -> str:
+    folder = tmp_path / "kiosk"
+    shutil.copytree(demo_template, folder)
+    return str(folder / "kiosk.toml")
+
+
+def batches(stdout: str) -> list[list[dict[str, Any]]]:
+    """After ``ready``: one list per batch (a command's answer or device news), each ending
+    with its view line."""
+    events = [json.loads(line) for line in stdout.splitlines()]
+    ready = next(i for i, e in enumerate(events) if e["event"] == "ready")
+    chunks: list[list[dict[str, Any]]] = [[]]
+    for event in events[ready + 1 :]:
+        chunks[-1].append(event)
+        if event["event"] == "view":
+            chunks.append([])
+    assert chunks[-1] == []
+    return chunks[:-1]
+
+
+SESSION = [
+    {"cmd": "scanner_test", "id": "s1"},  # refused: nobody logged in
+    {"cmd": "staff_login", "badge": "ST0001", "id": "s2"},
+    {"cmd": "scanner_test", "id": "s3"},
+    {"cmd": "sim", "action": "scanner.scan", "code": WATER, "id": "s4"},
+    {"cmd": "sim", "action": "scanner.scan", "code": WATER, "id": "s5"},
+    {"cmd": "sim", "action": "light.break_down", "message": "light_fault: lamp gone", "id": "s6"},
+    {"cmd": "light_test", "id": "s7"},
+    {"cmd": "sim", "action": "light.repair", "id": "s8"},
+    {"cmd": "light_test", "id": "s9"},
+]
+
+
+def answer(chunks: list[list[dict[str, Any]]], command_id: str) -> list[dict[str, Any]]:
+    """The events of the command with ``command_id`` (its view left out)."""
+    (found,) = [chunk for chunk in chunks if chunk[-1].get("id") == command_id]
+    return found[:-1]
+
+
+def after(chunks: list[list[dict[str, Any]]], command_id: str) -> list[dict[str, Any]]:
+    """The events of the device news right after the answer to ``command_id`` (a fake
+    scanner's read is submitted while the sim action runs, so it comes next)."""
+    index = next(i for i, chunk in enumerate(chunks) if chunk[-1].get("id") == command_id)
+    news = chunks[index + 1]
+    assert all(event["source"] == "device" for event in news)
+    return news[:-1]
+
+
+def kinds(events: list[dict[str, Any]]) -> list[str]:
+    return [str(event["event"]) for event in events]
+
+
+def test_the_device_tests_work_in_a_json_sim_session(
+    config: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stdin = "".join(json.dumps(command) + "\n" for command in SESSION)
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    assert main(["sim", "--json", "--config", config]) == 0
+    chunks = batches(capsys.readouterr().out)
+    assert answer(chunks, "s1")[0]["code"] == "not_allowed"
+    assert kinds(answer(chunks, "s3")) == ["device_test_started"]
+    # the fake scanner's read reaches the lane as device news: echoed, not sold
+    (echo,) = after(chunks, "s4")
+    assert echo["event"] == "device_test_result"
+    assert (echo["result"], echo["scan"]["code"], echo["scan"]["symbology"]) == (
+        "ok",
+        WATER,
+        "ean13",
+    )
+    # the next read is sold
+    assert kinds(after(chunks, "s5")) == ["sale_started", "item_added"]
+    # a broken light: the light test ends at once with the fault
+    started, fault = answer(chunks, "s7")[:2]
+    assert started["event"] == "device_test_started"
+    assert (fault["event"], fault["device"], fault["result"]) == (
+        "device_test_result",
+        "light",
+        "fault",
+    )
+    assert fault["message"].startswith("light_fault: lamp gone")
+    # repaired: the light test runs (its steps come on the lane's tick)
+    assert kinds(answer(chunks, "s9")) == ["device_test_started", "light_test_step"]
+    view = next(chunk for chunk in chunks if chunk[-1].get("id") == "s9")[-1]
+    assert [test["device"] for test in view["device_tests"]] == ["light"]
+
+
+def test_the_device_tests_work_in_text_mode(
+    config: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = f"badge ST0001\nscanner_test\nscan {WATER}\nscanner_test\nscanner_test_cancel\n"
+    monkeypatch.setattr("sys.stdin", io.StringIO(text))
+    assert main(["sim", "--config", config]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    results = [line for line in lines if line.startswith("device_test_result:")]
+    assert len(results) == 2
+    assert "result=ok" in results[0] and WATER in results[0]
+    assert "result=cancelled" in results[1]
+    assert not any(line.startswith("item_added") for line in lines)

@@ -1,0 +1,27 @@
+"""The basket list clips with a scissor box that follows it in the window, and its texts are
+as wide as their text unless they must be shortened (kiosk/ui/widgets/drawing.py)."""
+
+from __future__ import annotations
+
+from tests.ui.conftest import Scenario
+
+
+def test_the_list_is_clipped_by_a_scissor_box_that_follows_it_and_its_texts_fit(
+    run_scenario: Scenario,
+) -> None:
+    result = run_scenario("tests.ui.drawing:clip_and_fit")
+    assert result["ok"], result.get("error")
+    found = result["result"]
+    for key in ("box", "box_after_banner", "box_after_resize"):
+        box = found[key]
+        assert box["scissor"] == box["window_rect"], key
+        assert box["before"][0] == "ScissorPush" and box["after"][0] == "ScissorPop", key
+        assert not [i for i in box["before"] + box["after"] if i.startswith("Stencil")], key
+    assert found["box_after_banner"]["window_rect"] != found["box"]["window_rect"]
+    assert found["box_after_resize"]["window_rect"] != found["box_after_banner"]["window_rect"]
+    for label in found["labels"]:  # every text of the row inside its own column
+        assert label["texture"][0] <= label["width"] + 1, label
+    short, long, wide = found["short"], found["long"], found["long_in_wide"]
+    assert short["fits"] and 0 < short["texture"][0] < 300
+    assert not long["fits"] and long["texture"][0] == 300
+    assert wide["fits"] and long["texture"][0] < wide["texture"][0] < 4000
