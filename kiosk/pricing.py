@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 from kiosk.basket import Basket, Line
 from kiosk.config import CashConfig, TaxConfig
@@ -101,7 +102,15 @@ def line_gross(line: Line, currency: str, rounding: str = "half_up") -> int:
     _check_qty(line)
     if line.fixed_amount is not None:
         return Money(line.fixed_amount, currency).minor
-    return Money(line.unit_price, currency).times(line.qty, rounding).minor
+    return _times(line.unit_price, line.qty, currency, rounding)
+
+
+@lru_cache(maxsize=4096, typed=True)
+def _times(unit_price: int, qty: Decimal, currency: str, rounding: str) -> int:
+    """``unit_price × qty`` in minor units. Kept for the lines priced last time: the lane
+    prices the whole basket after every command, so a 200-line basket would otherwise redo 200
+    Decimal products per scan. ``typed``: ``True`` is not taken for 1. Errors are not kept."""
+    return Money(unit_price, currency).times(qty, rounding).minor
 
 
 def _work_lines(basket: Basket, tax: TaxConfig, currency: str) -> list[_Work]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal, localcontext
+from functools import lru_cache
 from typing import Literal
 
 from kiosk.config import TaxConfig
@@ -69,8 +70,12 @@ def exclusive_tax(amount: int, rate: Decimal, rounding: str = "half_up") -> int:
         return int(exact.quantize(Decimal(1), rounding=rounding_mode(rounding)))
 
 
+@lru_cache(maxsize=4096, typed=True)
 def tax_on(amount: int, rate: Decimal, mode: TaxMode, rounding: str = "half_up") -> int:
-    """The tax of ``amount`` at ``rate`` in ``mode`` (``inclusive`` or ``exclusive``)."""
+    """The tax of ``amount`` at ``rate`` in ``mode`` (``inclusive`` or ``exclusive``).
+
+    Results are kept (the lane prices the whole basket after every command, each line's tax
+    again); ``typed`` keeps ``True`` from being taken for 1, and errors are never kept."""
     if mode == "inclusive":
         return inclusive_tax(amount, rate, rounding)
     if mode == "exclusive":

@@ -198,3 +198,11 @@ def test_allocate_of_at_most_the_weights_never_exceeds_a_weight(
     total = fraction_of % (whole + 1)
     for part, weight in zip(allocate(-total, weights), weights, strict=True):
         assert -weight <= part <= 0
+
+
+def test_a_kept_result_is_never_given_for_a_bool_or_a_float_amount() -> None:
+    assert tax_on(1, Decimal("0.13"), "exclusive") == 0  # now kept
+    with pytest.raises(MoneyError, match="bool"):
+        tax_on(True, Decimal("0.13"), "exclusive")
+    with pytest.raises(MoneyError, match="float"):
+        tax_on(1.0, Decimal("0.13"), "exclusive")  # type: ignore[arg-type]
