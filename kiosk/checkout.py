@@ -19,7 +19,8 @@ beside it and work on the same ``Lane.state``:
     kiosk.lane_completion  recording the paid sale and queueing its receipt
     kiosk.lane_printing    print jobs: running, failing, retry_print, reprint, recovery
     kiosk.lane_devices     device events (drawer, printer, scanner) and device health
-    kiosk.lane_device_tests  light_test, scanner_test, scanner_test_cancel (scans too)
+    kiosk.lane_device_tests  light_test, scanner_test, scanner_test_cancel, printer_test
+                           (scans too)
     kiosk.lane_idle        the idle timeout: prompt, then suspend an abandoned sale; still_here
     kiosk.lane_recovery    restoring after a start or crash, storage faults
     kiosk.lane_returns     return_start, return_line, return_confirm, return_cancel
@@ -185,6 +186,7 @@ class Lane:
             "light_test": self.device_tests.cmd_light_test,
             "scanner_test": self.device_tests.cmd_scanner_test,
             "scanner_test_cancel": self.device_tests.cmd_scanner_test_cancel,
+            "printer_test": self.device_tests.cmd_printer_test,
             "pay": tendering.cmd_pay,
             "cancel_payment": tendering.cmd_cancel_payment,
             "cash": tendering.cmd_cash,

@@ -1,15 +1,17 @@
-"""Device tests an attendant runs from the lane: the status light and the scanner. Pure core.
+"""Device tests an attendant runs from the lane: the status light, the scanner and the receipt
+printer. Pure core.
 
 Called on the lane thread by ``kiosk.checkout.Lane`` for the commands ``light_test``,
-``scanner_test`` and ``scanner_test_cancel``, for every ``scan`` (``take_scan``) and on the
-lane's tick (``poll``). Like ``open_drawer`` (the drawer's test) each needs a logged-in
-attendant (``Lane.need_attendant``) and is audited: a ``device_test`` row (``device``,
-``staff``, ``sale_id``) is written before the test starts, and a ``device_test_result`` row
-(``device``, ``staff``, ``result``, ``message``; for a scan only its ``kind`` and
-``symbology``, never the code) once it ends. ``device_test_started`` and
-``device_test_result`` events tell the front end; the view's ``device_tests`` lists the tests
-running. A test is not part of the lane snapshot: a restart ends it (the light then shows the
-lane's state again, as after every start).
+``scanner_test``, ``scanner_test_cancel`` and ``printer_test``, for every ``scan``
+(``take_scan``) and on the lane's tick (``poll``). Like ``open_drawer`` (the drawer's test)
+each needs a logged-in attendant (``Lane.need_attendant``) and is audited: a ``device_test``
+row (``device``, ``staff``, ``sale_id``) is written before the test starts, and a
+``device_test_result`` row (``device``, ``staff``, ``result``, ``message``; for a scan only its
+``kind`` and ``symbology``, never the code; for a test page its ``job``) once it ends.
+``device_test_started`` and ``device_test_result`` events tell the front end; the view's
+``device_tests`` lists the light and scanner tests running. A test is not part of the lane
+snapshot: a restart ends it (the light then shows the lane's state again, as after every
+start).
 
 - Light: shows each of ``LIGHT_TEST_STATES`` in turn through the ``Light`` port, the first at
   once and each next one ``LIGHT_TEST_HOLD_S`` seconds later on the tick (``light_test_step``),
@@ -26,6 +28,16 @@ lane's state again, as after every start).
   No scan in time: ``result`` ``timeout``. ``scanner_test_cancel``, or the attendant who
   started it logging out, ends it as ``cancelled`` (a scan after a logout is sold as usual).
   A staff badge's or a wallet payment code's digits are masked in the echo but the last 4.
+- Printer: a test page (``printer_test_page``: built here as a ``Receipt`` document, the same
+  print-job data receipts are, since the page of ``kiosk hw test printer`` lives in the ESC/POS
+  adapter) goes through the lane's normal print path: the printer's status first
+  (``Printing.check_printer``: paper near its end opens ``paper_low``; offline, paper out or
+  cover open answers the fault without sending a byte), then ``ReceiptPrinter.print_receipt``.
+  It ends within the command (the port blocks about a second at most): ``result`` ``ok``, or
+  ``fault`` with the printer's reason (``paper_out: ...``). A page that printed closes the
+  printer's job-less ``printer_fault``, as a printed receipt does. The page is no print job
+  in kiosk.db: it is never retried, reprinted or recovered after a restart; the audit rows
+  (with its ``job`` id) are its record.
 """
 
 from __future__ import annotations
@@ -39,9 +51,13 @@ from biip.gs1_messages import GS1Message
 from biip.symbology import SymbologyIdentifier
 
 from kiosk import barcodes
+from kiosk.config import StoreConfig
 from kiosk.errors import DeviceError
 from kiosk.lane_protocol import Command, wrong_state
 from kiosk.money import exponent
+from kiosk.receipt import Receipt, ReceiptTotals
+from kiosk.receipt_refund import word
+from kiosk.timefmt import local_display
 
 if TYPE_CHECKING:
     from kiosk.checkout import Lane
@@ -59,6 +75,14 @@ ECHO_MAX_CHARS: Final = 80
 # Kinds of code whose digits are masked in the echo, but the last ``MASK_KEEP``.
 MASKED_KINDS: Final = frozenset({"staff_badge", "wallet"})
 MASK_KEEP: Final = 4
+# The printer test ends within its command: its device_test_started says 0 seconds.
+PRINTER_TEST_S: Final = 0.0
+# What a test page says on top and at the bottom, in both languages whatever the receipt's.
+TEST_PAGE_MARK: Final = "** TEST PAGE / 测试页 **"
+NOT_A_RECEIPT: Final = "NOT A RECEIPT / 非收据"
+# Lines that must each print on one line without wrapping: Chinese and accented Latin (the
+# same as the installer's test page of ``kiosk hw test printer``).
+TEST_PAGE_SAMPLES: Final[tuple[str, ...]] = ("中文 测试 合计 ¥12.50", "Crème brûlée à la carte")
 
 _GS: Final = "\x1d"
 _GS1_PARSE: Final = ParseConfig(separator_chars=(_GS,))
@@ -86,12 +110,13 @@ class _Running:
 
 
 class DeviceTests:
-    """The light and scanner tests of one lane (see the module docstring)."""
+    """The light, scanner and printer tests of one lane (see the module docstring)."""
 
     def __init__(self, lane: Lane) -> None:
         self.lane = lane
         self._light: _Running | None = None
         self._scanner: _Running | None = None
+        self._pages = 0  # test pages sent since the start: part of each page's job id
         self._health_stale = False  # the light changed: its health is read on the next tick
 
     # ------------------------------------------------------------------ what the lane asks
@@ -151,6 +176,38 @@ class DeviceTests:
         if self._scanner is None:
             raise wrong_state("no scanner test is running")
         self._end_scanner("cancelled", "the attendant stopped the scanner test")
+
+    def cmd_printer_test(self, _command: Command) -> None:
+        lane = self.lane
+        staff = lane.need_attendant()
+        test = self._start("printer", staff.staff_id, PRINTER_TEST_S)
+        self._pages += 1
+        now = lane.deps.clock.now()
+        job_id = f"TEST-{now.astimezone(lane.deps.tz):%Y%m%d-%H%M%S}-{self._pages}"
+        cfg = lane.config
+        page = printer_test_page(
+            job_id,
+            store=cfg.store,
+            kiosk_id=cfg.kiosk.id,
+            width=cfg.receipt.width,
+            local_time=local_display(now, lane.deps.tz),
+            business_day=lane.today().isoformat(),
+            language=cfg.receipt.language or cfg.kiosk.default_language,
+            staff=staff.staff_id,
+        )
+        fault = lane.printing.check_printer()
+        if fault is None:
+            try:
+                lane.deps.printer.print_receipt(job_id, page)
+            except DeviceError as exc:
+                fault = str(exc)
+            except ValueError as exc:  # the adapter refused the job itself
+                fault = f"refused: {exc}"
+        if fault is not None:
+            self._finish(test, "fault", fault, job=job_id)
+            return
+        lane.printing.device_recovered(ask=False)
+        self._finish(test, "ok", f"test page {job_id} printed", job=job_id)
 
     # ------------------------------------------------------------------ scans and the tick
     def take_scan(self, raw: str) -> bool:
@@ -237,7 +294,12 @@ class DeviceTests:
         self._finish(test, result, message, scan)
 
     def _finish(
-        self, test: _Running, result: str, message: str, scan: dict[str, Any] | None = None
+        self,
+        test: _Running,
+        result: str,
+        message: str,
+        scan: dict[str, Any] | None = None,
+        job: str | None = None,
     ) -> None:
         lane = self.lane
         audit: dict[str, Any] = {
@@ -250,6 +312,8 @@ class DeviceTests:
         }
         if scan is not None:  # what was read, never the code itself
             audit.update(kind=scan["kind"], symbology=scan["symbology"])
+        if job is not None:  # the printer's test page
+            audit["job"] = job
         lane.audit_later("device_test_result", audit)
         lane.emit(
             "device_test_result",
@@ -264,6 +328,49 @@ class DeviceTests:
             "device test ended",
             extra={"kiosk": lane.config.kiosk.id, "device": test.device, "result": result},
         )
+
+
+# ---------------------------------------------------------------------- the printer's test page
+def printer_test_page(
+    job_id: str,
+    *,
+    store: StoreConfig,
+    kiosk_id: str,
+    width: int,
+    local_time: str,
+    business_day: str,
+    language: str,
+    staff: str,
+) -> Receipt:
+    """The printer test's page as a receipt document: marked as a test page (and as no
+    receipt), a ruler exactly ``width`` columns wide (the receipt width the lane lays out at:
+    it must fill one printed line), Chinese and accented Latin samples, who asked for it, the
+    bold total row, and ``job_id`` as the page's number and barcode. Nothing is sold on it:
+    every amount is 0."""
+    if not job_id.strip():
+        raise ValueError("a test page needs a job id")
+    ruler = "".join(str(i % 10) for i in range(1, width + 1))
+    return Receipt(
+        store_name=store.name,
+        address=tuple(store.address),
+        header=(TEST_PAGE_MARK, ruler, *TEST_PAGE_SAMPLES, f"{word('staff', language)} {staff}"),
+        kiosk_id=kiosk_id,
+        receipt_no=job_id,
+        seq=0,
+        occurred_at=local_time,
+        business_day=business_day,
+        language=language,
+        currency=store.currency,
+        lines=(),
+        basket_adjustments=(),
+        taxes=(),
+        totals=ReceiptTotals(gross=0, discount=0, tax=0, tax_included=True, rounding=0, due=0),
+        tenders=(),
+        change=0,
+        member_id=None,
+        barcode=job_id,
+        footer=(NOT_A_RECEIPT,),
+    )
 
 
 # ---------------------------------------------------------------------- the echo of a scan

@@ -68,6 +68,7 @@ COMMANDS: Final[dict[str, dict[str, ArgSpec]]] = {
     "light_test": {},
     "scanner_test": {},
     "scanner_test_cancel": {},
+    "printer_test": {},
     "out_of_service": {"on": ("bool", True), "reason": ("str", False)},
     "new_sale": {},
     "retry_print": {"job": ("str", False)},

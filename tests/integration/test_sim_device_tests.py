@@ -1,6 +1,6 @@
-"""The light and scanner tests through ``kiosk sim``, the other front end of the lane protocol:
-a JSON session on a demo kiosk in tmp_path (the lane on its runner thread, the fake devices
-driven by sim actions) and the same in text mode."""
+"""The light, scanner and printer tests through ``kiosk sim``, the other front end of the lane
+protocol: a JSON session on a demo kiosk in tmp_path (the lane on its runner thread, the fake
+devices driven by sim actions) and the same in text mode."""
 
 from __future__ import annotations
 
@@ -137,3 +137,67 @@ def test_the_device_tests_work_in_text_mode(
     assert "result=ok" in results[0] and WATER in results[0]
     assert "result=cancelled" in results[1]
     assert not any(line.startswith("item_added") for line in lines)
+
+
+PRINTER_SESSION = [
+    {"cmd": "printer_test", "id": "p1"},  # refused: nobody logged in
+    {"cmd": "staff_login", "badge": "ST0001", "id": "p2"},
+    {"cmd": "printer_test", "id": "p3"},
+    {"cmd": "sim", "action": "printer.paper_out", "id": "p4"},
+    {"cmd": "printer_test", "id": "p5"},
+    {"cmd": "sim", "action": "printer.refill", "id": "p6"},
+    {"cmd": "sim", "action": "printer.cover_open", "id": "p7"},
+    {"cmd": "printer_test", "id": "p8"},
+]
+
+
+def test_the_printer_test_works_in_a_json_sim_session(
+    config: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stdin = "".join(json.dumps(command) + "\n" for command in PRINTER_SESSION)
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    assert main(["sim", "--json", "--config", config]) == 0
+    chunks = batches(capsys.readouterr().out)
+    refused = answer(chunks, "p1")
+    assert (refused[0]["event"], refused[0]["code"]) == ("error", "not_allowed")
+    started, printed = answer(chunks, "p3")
+    assert (started["event"], started["device"], started["seconds"]) == (
+        "device_test_started",
+        "printer",
+        0,
+    )
+    assert (printed["event"], printed["device"], printed["result"]) == (
+        "device_test_result",
+        "printer",
+        "ok",
+    )
+    assert printed["message"].startswith("test page TEST-") and printed["message"].endswith(
+        "-1 printed"
+    )
+    # out of paper: the page is not printed and the reason says why
+    fault = only_result(answer(chunks, "p5"))
+    assert (fault["result"], fault["message"]) == (
+        "fault",
+        "paper_out: the printer is out of paper",
+    )
+    fault = only_result(answer(chunks, "p8"))
+    assert (fault["result"], fault["message"]) == ("fault", "cover_open: the printer cover is open")
+    view = next(chunk for chunk in chunks if chunk[-1].get("id") == "p8")[-1]
+    assert view["device_tests"] == []  # the printer test never lingers in the view
+
+
+def only_result(events: list[dict[str, Any]]) -> dict[str, Any]:
+    (found,) = [event for event in events if event["event"] == "device_test_result"]
+    assert found["device"] == "printer"
+    return found
+
+
+def test_the_printer_test_works_in_text_mode(
+    config: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = "badge ST0001\nprinter_test\n"
+    monkeypatch.setattr("sys.stdin", io.StringIO(text))
+    assert main(["sim", "--config", config]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    (line,) = [line for line in lines if line.startswith("device_test_result:")]
+    assert "device=printer" in line and "result=ok" in line and "TEST-" in line

@@ -153,7 +153,8 @@ def _hint(d: Any, device_msgid: str) -> str:
 
 
 def _device_tests(d: Any, lang: str) -> None:
-    """The scanner test echoes a scan without selling it; the light test cycles the light."""
+    """The scanner test echoes a scan without selling it; the light test cycles the light; the
+    printer prints a test page."""
     found = d.result[lang]
     d.tap(text=_t(d, "Test scanner"))
     d.wait(lambda: _running(d) == ["scanner"], "the scanner test started")
@@ -169,6 +170,10 @@ def _device_tests(d: Any, lang: str) -> None:
     d.wait(lambda: _running(d) == [], "the light test ended", timeout=30)
     d.wait(lambda: _hint(d, "Status light") != found["light_step"], "the light's result")
     found["light_result"] = d.ui(lambda: _hint(d, "Status light"))
+    d.tap(text=_t(d, "Print a test page"))
+    printed = _t(d, "Test page printed")
+    d.wait(lambda: _hint(d, "Receipt printer") == printed, "the test page printed")
+    found["printer_result"] = d.ui(lambda: _hint(d, "Receipt printer"))
     found["device_log"] = d.ui(lambda: d.widget("log").text)
 
 
@@ -283,3 +288,4 @@ def _check_cash(found: dict[str, Any], lang: str, db: Path) -> None:
     assert found["light_step"] and found["light_result"]
     assert found["light_step"] != found["light_result"]
     assert "test ok" in found["device_log"]
+    assert found["printer_result"] and found["printer_result"] != found["light_result"]

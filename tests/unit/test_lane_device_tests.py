@@ -1,9 +1,10 @@
-"""kiosk.lane_device_tests: the attendant's light and scanner tests on the lane.
+"""kiosk.lane_device_tests: the attendant's light, scanner and printer tests on the lane.
 
 The lane runs on the demo kiosk (``tests.integration.lane_kit``: kiosk.db in tmp_path, fake
 devices) with its ``FakeClock``: the light test's steps and the scanner test's timeout move
 only when the test advances the clock and ticks. The fake light records every state shown;
-scans come as ``scan`` commands, as every scanner's reads do.
+scans come as ``scan`` commands, as every scanner's reads do; the fake printer keeps every page
+it printed (``jobs``) and refuses while out of paper, offline or with its cover open.
 """
 
 from __future__ import annotations
@@ -17,12 +18,18 @@ import pytest
 from kiosk.barcodes import classify
 from kiosk.config import Config
 from kiosk.errors import DeviceError
-from kiosk.hw.fake import FakeLight
+from kiosk.hw.fake import FakeLight, FakePrinter
+from kiosk.interventions import open_of
 from kiosk.lane_device_tests import (
     LIGHT_TEST_HOLD_S,
     LIGHT_TEST_STATES,
+    NOT_A_RECEIPT,
+    PRINTER_TEST_S,
     SCANNER_TEST_TIMEOUT_S,
+    TEST_PAGE_MARK,
+    TEST_PAGE_SAMPLES,
     describe_scan,
+    printer_test_page,
 )
 from tests.integration.lane_kit import (
     BEER,
@@ -362,10 +369,183 @@ def test_a_restart_ends_every_test(kit: LaneKit) -> None:
 
 def test_the_test_commands_take_no_arguments(kit: LaneKit) -> None:
     kit.login()
-    for command in ("light_test", "scanner_test", "scanner_test_cancel"):
+    for command in ("light_test", "scanner_test", "scanner_test_cancel", "printer_test"):
         refused = error_of(kit.cmd(command, seconds=5))
         assert refused["code"] == "invalid_command"
         assert refused["message"] == f"{command} has no argument 'seconds'"
+
+
+# ------------------------------------------------------------------------------ the printer
+def printer_of(kit: LaneKit) -> FakePrinter:
+    printer = kit.kiosk.printer
+    assert isinstance(printer, FakePrinter)
+    return printer
+
+
+def open_reasons(kit: LaneKit) -> list[str]:
+    """The reasons of the open interventions (the view lists only those)."""
+    return [str(i["reason"]) for i in kit.view()["interventions"]]
+
+
+def test_the_printer_test_prints_a_test_page(kit: LaneKit) -> None:
+    kit.login()
+    printer = printer_of(kit)
+    events = kit.cmd("printer_test")
+    assert names(events) == ["device_test_started", "device_test_result"]
+    assert only(events, "device_test_started") == {
+        "event": "device_test_started",
+        "device": "printer",
+        "staff": "E01",
+        "seconds": PRINTER_TEST_S,
+    }
+    (page,) = printer.jobs
+    result = only(events, "device_test_result")
+    assert (result["device"], result["staff"], result["result"], result["scan"]) == (
+        "printer",
+        "E01",
+        "ok",
+        None,
+    )
+    assert result["message"] == f"test page {page.job_id} printed"
+    assert page.job_id.startswith("TEST-") and page.job_id.endswith("-1")
+    assert page.barcode == page.job_id  # the page's barcode is its job id, as hw test's
+    text = page.text
+    ruler = "".join(str(i % 10) for i in range(1, kit.config.receipt.width + 1))
+    for expected in (TEST_PAGE_MARK, ruler, *TEST_PAGE_SAMPLES, "E01", NOT_A_RECEIPT):
+        assert expected in text
+    assert kit.print_jobs() == []  # no receipt job: never retried, reprinted or recovered
+    assert kit.view()["device_tests"] == []  # it ended within the command
+    # the next page gets its own job id, even within the same second
+    kit.cmd("printer_test")
+    assert [job.job_id.rsplit("-", 1)[1] for job in printer.jobs] == ["1", "2"]
+    assert len({job.job_id for job in printer.jobs}) == 2
+
+
+@pytest.mark.parametrize(
+    ("break_it", "reason"),
+    [
+        (FakePrinter.run_out_of_paper, "paper_out: the printer is out of paper"),
+        (FakePrinter.open_cover, "cover_open: the printer cover is open"),
+        (FakePrinter.go_offline, "offline: the printer does not answer"),
+    ],
+)
+def test_a_printer_fault_ends_the_printer_test_with_the_reason(
+    kit: LaneKit, break_it: Any, reason: str
+) -> None:
+    kit.login()
+    printer = printer_of(kit)
+    break_it(printer)
+    events = kit.cmd("printer_test")
+    assert names(events) == ["device_test_started", "device_test_result"]
+    result = only(events, "device_test_result")
+    assert (result["device"], result["result"], result["message"]) == ("printer", "fault", reason)
+    assert printer.jobs == [] and printer.output == b""  # not a byte was sent
+    (row,) = kit.audit("device_test_result")
+    assert (row["device"], row["result"], row["message"]) == ("printer", "fault", reason)
+    assert "printer_fault" not in open_reasons(kit)  # the test page has no task of its own
+
+
+def test_paper_out_then_refilled_the_printer_test_prints(kit: LaneKit) -> None:
+    kit.login()
+    printer = printer_of(kit)
+    printer.run_out_of_paper()
+    assert only(kit.cmd("printer_test"), "device_test_result")["result"] == "fault"
+    printer.refill()
+    assert only(kit.cmd("printer_test"), "device_test_result")["result"] == "ok"
+    assert len(printer.jobs) == 1
+
+
+def test_paper_running_out_during_the_page_is_a_fault(kit: LaneKit) -> None:
+    kit.login()
+    printer = printer_of(kit)
+    printer.run_out_of_paper_mid_job()
+    result = only(kit.cmd("printer_test"), "device_test_result")
+    assert result["result"] == "fault"
+    assert result["message"].startswith("paper_out: the paper ran out during job TEST-")
+    assert printer.jobs == [] and len(printer.torn) == 1
+
+
+def test_the_printer_test_goes_through_the_print_path_paper_and_faults(kit: LaneKit) -> None:
+    kit.login()
+    printer = printer_of(kit)
+    printer.paper_near_end()  # the status asked first notes the paper, as for a receipt
+    assert only(kit.cmd("printer_test"), "device_test_result")["result"] == "ok"
+    assert open_reasons(kit).count("paper_low") == 1
+    # a printer fault reported while no job ran is closed by a page that printed
+    kit.device("printer", "offline")
+    assert "printer_fault" in open_reasons(kit)
+    assert only(kit.cmd("printer_test"), "device_test_result")["result"] == "ok"
+    assert "printer_fault" not in open_reasons(kit)
+    assert open_of(kit.lane.state.interventions, "paper_low")  # still low: stays
+
+
+def test_the_printer_test_needs_an_attendant(kit: LaneKit) -> None:
+    refused = error_of(kit.cmd("printer_test"))
+    assert refused["code"] == "not_allowed"
+    assert printer_of(kit).jobs == []
+    assert kit.audit("device_test") == [] and kit.audit("device_test_result") == []
+    kit.login()
+    kit.logout()
+    assert error_of(kit.cmd("printer_test"))["code"] == "not_allowed"
+    assert printer_of(kit).jobs == []
+
+
+def test_the_printer_test_is_audited_before_and_after(kit: LaneKit) -> None:
+    kit.login()
+    kit.cmd("scan", code=WATER)
+    sale_id = kit.view()["sale_id"]
+    kit.clock.advance(1.0)
+    kit.cmd("printer_test")
+    assert kit.audit("device_test") == [{"device": "printer", "staff": "E01", "sale_id": sale_id}]
+    (row,) = kit.audit("device_test_result")
+    (page,) = printer_of(kit).jobs
+    assert row == {
+        "device": "printer",
+        "staff": "E01",
+        "result": "ok",
+        "message": f"test page {page.job_id} printed",
+        "started_at": row["started_at"],
+        "ended_at": row["ended_at"],
+        "job": page.job_id,
+    }
+    assert row["started_at"] <= row["ended_at"]
+    assert [line["sku"] for line in kit.view()["lines"]] != []  # the sale is left as it was
+
+
+def test_printer_test_page_is_a_receipt_document_without_amounts(kit: LaneKit) -> None:
+    config: Config = kit.config
+    page = printer_test_page(
+        "TEST-20260302-110000-1",
+        store=config.store,
+        kiosk_id="k9",
+        width=32,
+        local_time="2026-03-02 11:00",
+        business_day="2026-03-02",
+        language="en",
+        staff="E07",
+    )
+    assert page.header == (
+        TEST_PAGE_MARK,
+        "12345678901234567890123456789012",
+        *TEST_PAGE_SAMPLES,
+        "Staff E07",
+    )
+    assert (page.receipt_no, page.barcode, page.kiosk_id) == ("TEST-20260302-110000-1",) * 2 + (
+        "k9",
+    )
+    assert page.totals.due == 0 and page.lines == () and page.tenders == ()
+    assert page.footer == (NOT_A_RECEIPT,)
+    with pytest.raises(ValueError, match="a test page needs a job id"):
+        printer_test_page(
+            " ",
+            store=config.store,
+            kiosk_id="k9",
+            width=32,
+            local_time="2026-03-02 11:00",
+            business_day="2026-03-02",
+            language="en",
+            staff="E07",
+        )
 
 
 # ------------------------------------------------------------------------------ the echo

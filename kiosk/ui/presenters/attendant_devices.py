@@ -8,12 +8,13 @@ Kivy (tests/unit/ui/test_attendant_devices_presenter.py). The rows come from the
 screen opened (``device_status``, ``device_fault``, ``device_test_result``...).
 
 Tests, each a lane command (audited by the lane): the drawer opens with ``open_drawer``
-(reason ``device test``); the printer prints a copy of a receipt (``reprint``; a test page
-needs ``kiosk hw test printer`` with the kiosk stopped); the status light cycles through its
-states (``light_test``: the row shows the state on the light, then the result); the scanner
-echoes the next scan instead of selling it (``scanner_test``: the row asks for a scan and then
-shows what was read: kind, symbology, code and a GS1 code's AIs; ``scanner_test_cancel`` stops
-it, and so does leaving the screen). ``DeviceTestResults`` keeps the last result of each.
+(reason ``device test``); the printer prints a test page (``printer_test``: the row then shows
+whether it printed, or the printer's reason) or a copy of the last receipt (``reprint``, its
+second button); the status light cycles through its states (``light_test``: the row shows the
+state on the light, then the result); the scanner echoes the next scan instead of selling it
+(``scanner_test``: the row asks for a scan and then shows what was read: kind, symbology, code
+and a GS1 code's AIs; ``scanner_test_cancel`` stops it, and so does leaving the screen).
+``DeviceTestResults`` keeps the last result of each.
 """
 
 from __future__ import annotations
@@ -77,6 +78,9 @@ class DeviceRow:
     test_command: Mapping[str, Any] | None
     test_hint: str
     hint_is_error: bool = False
+    # a second test button (the printer's reprint); none when extra_command is None
+    extra_label: str = ""
+    extra_command: Mapping[str, Any] | None = None
 
 
 def _family(name: str) -> str:
@@ -97,12 +101,7 @@ def _test(
     if family == "drawer":
         return t(N_("Open the drawer")), {"cmd": "open_drawer", "reason": TEST_REASON}, "", False
     if family == "printer":
-        return (
-            t(N_("Reprint the last receipt")),
-            {"cmd": "reprint"},
-            t(N_("Test page: stop the kiosk and run kiosk hw test printer")),
-            False,
-        )
+        return t(N_("Print a test page")), {"cmd": "printer_test"}, *last
     if family == "light":
         test = running.get("light")
         if test is not None:
@@ -153,6 +152,9 @@ def device_rows(
         family = _family(name)
         ok = bool(device.get("ok"))
         label, command, hint, hint_is_error = _test(family, t, running, results)
+        extra_label, extra_command = "", None
+        if family == "printer":
+            extra_label, extra_command = t(N_("Reprint the last receipt")), {"cmd": "reprint"}
         rows.append(
             DeviceRow(
                 name=name,
@@ -166,6 +168,8 @@ def device_rows(
                 test_command=command,
                 test_hint=hint,
                 hint_is_error=hint_is_error,
+                extra_label=extra_label,
+                extra_command=extra_command,
             )
         )
     return tuple(rows)
@@ -196,7 +200,7 @@ def scan_text(scan: Mapping[str, Any], t: Translate) -> str:
 
 
 class DeviceTestResults:
-    """The last result of the light and scanner tests seen while the screen is open."""
+    """The last result of the light, scanner and printer tests seen while the screen is open."""
 
     def __init__(self) -> None:
         self.results: dict[str, Mapping[str, Any]] = {}  # device -> its device_test_result
@@ -213,6 +217,10 @@ class DeviceTestResults:
             return "", False
         result = event.get("result")
         message = str(event.get("message", ""))
+        if device == "printer":
+            if result == "ok":
+                return t(N_("Test page printed")), False
+            return t(N_("Test page not printed: {reason}")).format(reason=message), True
         if result == "ok":
             scan = event.get("scan")
             if isinstance(scan, Mapping):

@@ -3,8 +3,9 @@ device reports seen while the screen is open.
 
 Kivy thread only. Rows come from the view's ``devices`` and ``device_tests``
 (``kiosk.ui.presenters.attendant_devices``); a row's test button sends its lane command
-(``open_drawer`` with reason ``device test``, ``reprint``, ``light_test``, ``scanner_test`` or
-``scanner_test_cancel``) and never waits: the lane runs the test on its own thread and its
+(``open_drawer`` with reason ``device test``, ``printer_test``, ``light_test``,
+``scanner_test`` or ``scanner_test_cancel``; the printer's row also has ``reprint``) and never
+waits: the lane runs the test on its own thread and its
 ``device_test_result`` comes back as a lane event, shown under the row. Leaving the screen
 during a scanner test stops it, so the next customer's scan is sold again.
 """
@@ -88,12 +89,18 @@ class AttendantDevicesScreen(AttendantBase):
             hint_is_error=row.hint_is_error,
             ok=row.ok,
         )
-        if row.test_command is not None:
-            button = KioskButton(text=row.test_label)
-            command = dict(row.test_command)
-            button.bind(on_release=lambda _b: self.send(app, command))
-            item.ids["test"].add_widget(button)
+        for label, command in (
+            (row.test_label, row.test_command),
+            (row.extra_label, row.extra_command),
+        ):
+            if command is not None:
+                item.ids["test"].add_widget(self._button(label, dict(command), app))
         return item
+
+    def _button(self, label: str, command: dict[str, Any], app: KioskApp) -> KioskButton:
+        button = KioskButton(text=label)
+        button.bind(on_release=lambda _b: self.send(app, command))
+        return button
 
     def lane_events(self, events: Sequence[Mapping[str, Any]], app: KioskApp) -> None:
         self.log.on_lane(events)

@@ -35,8 +35,10 @@ def test_rows_show_health_and_the_lane_tests() -> None:
     assert rows["printer"].title == "Receipt printer"
     assert rows["printer"].status == "OK"
     assert rows["printer"].fake
-    assert rows["printer"].test_command == {"cmd": "reprint"}
-    assert "kiosk hw test printer" in rows["printer"].test_hint
+    assert rows["printer"].test_command == {"cmd": "printer_test"}
+    assert rows["printer"].test_label == "Print a test page"
+    assert rows["printer"].extra_command == {"cmd": "reprint"}
+    assert rows["printer"].extra_label == "Reprint the last receipt"
     drawer = rows["drawer"]
     assert (drawer.title, drawer.status, drawer.detail) == ("Cash drawer", "Fault", "relay fault")
     assert drawer.test_command == {"cmd": "open_drawer", "reason": "device test"}
@@ -44,13 +46,16 @@ def test_rows_show_health_and_the_lane_tests() -> None:
     assert rows["light"].test_label == "Test the light"
     assert rows["scanner"].test_command == {"cmd": "scanner_test"}
     assert rows["scanner"].test_label == "Test scanner"
-    for name in ("light", "scanner"):
+    for name in ("printer", "light", "scanner"):
         assert rows[name].test_hint == ""  # no test run yet
+    for name in ("drawer", "light", "scanner", "scale"):
+        assert rows[name].extra_command is None  # only the printer has a second button
     assert rows["scale"].title == "scale"  # an unknown device keeps its own name
     assert rows["scale"].test_hint == ""
     for row in rows.values():
-        if row.test_command is not None:
-            parse_command(row.test_command)
+        for command in (row.test_command, row.extra_command):
+            if command is not None:
+                parse_command(command)
 
 
 def test_no_devices_no_rows() -> None:
@@ -213,3 +218,20 @@ def test_device_log_lists_test_results() -> None:
     log = DeviceLog()
     log.on_lane([result("light", "fault", "light_fault: pin stuck; back to ready")])
     assert log.text(t) == "Status light: test fault (light_fault: pin stuck; back to ready)"
+
+
+def test_printer_test_results_ok_and_fault_show_under_the_printer_row() -> None:
+    results = DeviceTestResults()
+    results.on_lane([result("printer", "ok", "test page TEST-20260302-110000-1 printed")])
+    printer = rows_of(VIEW, results)["printer"]
+    assert (printer.test_hint, printer.hint_is_error) == ("Test page printed", False)
+    assert printer.test_command == {"cmd": "printer_test"}  # it can run again
+    results.on_lane([result("printer", "fault", "paper_out: the printer is out of paper")])
+    printer = rows_of(VIEW, results)["printer"]
+    assert printer.test_hint == "Test page not printed: paper_out: the printer is out of paper"
+    assert printer.hint_is_error
+    assert printer.extra_command == {"cmd": "reprint"}  # reprinting stays offered
+    assert rows_of(VIEW, results)["light"].test_hint == ""  # only the printer's result
+    log = DeviceLog()
+    log.on_lane([result("printer", "fault", "cover_open: the printer cover is open")])
+    assert log.text(t) == "Receipt printer: test fault (cover_open: the printer cover is open)"
