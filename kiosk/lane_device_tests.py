@@ -23,12 +23,13 @@ start).
 - Scanner: until ``SCANNER_TEST_TIMEOUT_S`` seconds have passed, the next ``scan`` (every
   configured scanner's reads arrive as ``scan`` commands, and so do the sim's) is classified by
   ``kiosk.barcodes`` and echoed in ``device_test_result`` (``result`` ``ok``, ``scan``: what
-  kind of code, its symbology, its GS1 application identifiers) instead of being sold: it
-  never reaches the basket, logs nobody in and pays nothing. Then scanning works as before.
+  kind of code, its symbology, its GS1 application identifiers: ``kiosk.scan_echo``) instead
+  of being sold: it never reaches the basket, logs nobody in and pays nothing. Then scanning
+  works as before.
   No scan in time: ``result`` ``timeout``. ``scanner_test_cancel``, or the attendant who
   started it logging out, ends it as ``cancelled`` (a scan after a logout is sold as usual).
   A staff badge's or a wallet payment code's digits are masked in the echo but the last 4.
-- Printer: a test page (``printer_test_page``: built here as a ``Receipt`` document, the same
+- Printer: a test page (``kiosk.test_page.printer_test_page``: a ``Receipt`` document, the same
   print-job data receipts are, since the page of ``kiosk hw test printer`` lives in the ESC/POS
   adapter) goes through the lane's normal print path: the printer's status first
   (``Printing.check_printer``: paper near its end opens ``paper_low``; offline, paper out or
@@ -46,17 +47,12 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from biip import ParseConfig, ParseError
-from biip.gs1_messages import GS1Message
-from biip.symbology import SymbologyIdentifier
-
 from kiosk import barcodes
-from kiosk.config import StoreConfig
 from kiosk.errors import DeviceError
 from kiosk.lane_protocol import Command, wrong_state
 from kiosk.money import exponent
-from kiosk.receipt import Receipt, ReceiptTotals
-from kiosk.receipt_refund import word
+from kiosk.scan_echo import describe_scan
+from kiosk.test_page import printer_test_page
 from kiosk.timefmt import local_display
 
 if TYPE_CHECKING:
@@ -70,32 +66,8 @@ LIGHT_TEST_STATES: Final[tuple[str, ...]] = ("ready", "attention", "intervention
 LIGHT_TEST_HOLD_S: Final = 2.0
 # How long the scanner test waits for a scan (seconds).
 SCANNER_TEST_TIMEOUT_S: Final = 15.0
-# The echoed code is cut to this many characters (a scan may be up to 512).
-ECHO_MAX_CHARS: Final = 80
-# Kinds of code whose digits are masked in the echo, but the last ``MASK_KEEP``.
-MASKED_KINDS: Final = frozenset({"staff_badge", "wallet"})
-MASK_KEEP: Final = 4
 # The printer test ends within its command: its device_test_started says 0 seconds.
 PRINTER_TEST_S: Final = 0.0
-# What a test page says on top and at the bottom, in both languages whatever the receipt's.
-TEST_PAGE_MARK: Final = "** TEST PAGE / 测试页 **"
-NOT_A_RECEIPT: Final = "NOT A RECEIPT / 非收据"
-# Lines that must each print on one line without wrapping: Chinese and accented Latin (the
-# same as the installer's test page of ``kiosk hw test printer``).
-TEST_PAGE_SAMPLES: Final[tuple[str, ...]] = ("中文 测试 合计 ¥12.50", "Crème brûlée à la carte")
-
-_GS: Final = "\x1d"
-_GS1_PARSE: Final = ParseConfig(separator_chars=(_GS,))
-_KINDS: Final[dict[type, str]] = {
-    barcodes.ProductScan: "product",
-    barcodes.VariableMeasureScan: "variable_measure",
-    barcodes.StaffBadgeScan: "staff_badge",
-    barcodes.MemberScan: "member",
-    barcodes.CouponScan: "coupon",
-    barcodes.WalletScan: "wallet",
-    barcodes.ReceiptScan: "receipt",
-    barcodes.InvalidScan: "invalid",
-}
 
 
 @dataclass(slots=True)
@@ -328,147 +300,3 @@ class DeviceTests:
             "device test ended",
             extra={"kiosk": lane.config.kiosk.id, "device": test.device, "result": result},
         )
-
-
-# ---------------------------------------------------------------------- the printer's test page
-def printer_test_page(
-    job_id: str,
-    *,
-    store: StoreConfig,
-    kiosk_id: str,
-    width: int,
-    local_time: str,
-    business_day: str,
-    language: str,
-    staff: str,
-) -> Receipt:
-    """The printer test's page as a receipt document: marked as a test page (and as no
-    receipt), a ruler exactly ``width`` columns wide (the receipt width the lane lays out at:
-    it must fill one printed line), Chinese and accented Latin samples, who asked for it, the
-    bold total row, and ``job_id`` as the page's number and barcode. Nothing is sold on it:
-    every amount is 0."""
-    if not job_id.strip():
-        raise ValueError("a test page needs a job id")
-    ruler = "".join(str(i % 10) for i in range(1, width + 1))
-    return Receipt(
-        store_name=store.name,
-        address=tuple(store.address),
-        header=(TEST_PAGE_MARK, ruler, *TEST_PAGE_SAMPLES, f"{word('staff', language)} {staff}"),
-        kiosk_id=kiosk_id,
-        receipt_no=job_id,
-        seq=0,
-        occurred_at=local_time,
-        business_day=business_day,
-        language=language,
-        currency=store.currency,
-        lines=(),
-        basket_adjustments=(),
-        taxes=(),
-        totals=ReceiptTotals(gross=0, discount=0, tax=0, tax_included=True, rounding=0, due=0),
-        tenders=(),
-        change=0,
-        member_id=None,
-        barcode=job_id,
-        footer=(NOT_A_RECEIPT,),
-    )
-
-
-# ---------------------------------------------------------------------- the echo of a scan
-def describe_scan(raw: str, result: barcodes.ScanResult) -> dict[str, Any]:
-    """What the scanner test shows of one scan: ``code`` (printable, masked for a staff badge
-    or a payment code, cut to ``ECHO_MAX_CHARS``), ``kind``, ``symbology`` (the classifier's,
-    for a product), ``identifier`` (the ISO symbology of an AIM identifier the scanner sent,
-    e.g. ``CODE_128``), ``details`` (text fields: gtin, batch, expiry, weight, price...) and
-    ``ais`` (each GS1 element string: ``ai``, ``title``, ``value``)."""
-    text = _strip_terminator(raw)
-    kind = _KINDS[type(result)]
-    details: dict[str, str] = {}
-    ais: list[dict[str, str]] = []
-    symbology: str | None = None
-    if isinstance(result, barcodes.ProductScan):
-        symbology = result.symbology
-        details["gtin"] = result.gtin
-        if result.batch is not None:
-            details["batch"] = result.batch
-        if result.expiry is not None:
-            details["expiry"] = result.expiry.isoformat()
-            if result.expired:
-                details["expired"] = "yes"
-        if result.weight_kg is not None:
-            details["weight_kg"] = str(result.weight_kg)
-        if result.price is not None:
-            details["price"] = str(result.price)
-        if result.symbology == "gs1":
-            ais = gs1_elements(text)
-    elif isinstance(result, barcodes.VariableMeasureScan):
-        symbology = "ean13"
-        details.update(prefix=result.prefix, item=result.item, measure=result.kind)
-        if result.price is not None:
-            details["price"] = str(result.price)
-        if result.weight_kg is not None:
-            details["weight_kg"] = str(result.weight_kg)
-    elif isinstance(result, barcodes.ReceiptScan):
-        details["receipt_no"] = result.receipt_no
-    elif isinstance(result, barcodes.InvalidScan):
-        details.update(reason=result.reason, message=result.message)
-    shown = _printable(text)
-    masked = kind in MASKED_KINDS
-    if masked:
-        shown = _mask(shown)
-    if len(shown) > ECHO_MAX_CHARS:
-        shown = shown[: ECHO_MAX_CHARS - 1] + "…"
-    return {
-        "code": shown,
-        "masked": masked,
-        "kind": kind,
-        "symbology": symbology,
-        "identifier": _identifier(text),
-        "details": details,
-        "ais": ais,
-    }
-
-
-def gs1_elements(text: str) -> list[dict[str, str]]:
-    """Every GS1 element string of a code the classifier read as GS1: ``ai``, ``title`` (the
-    GS1 data title, e.g. ``BATCH/LOT``) and ``value``; [] when it cannot be parsed."""
-    body = text
-    try:
-        identifier = SymbologyIdentifier.extract(text)
-    except ParseError:
-        identifier = None
-    if identifier is not None:
-        body = text[len(identifier.value) :]
-    try:
-        message = GS1Message.parse(body.strip(_GS), config=_GS1_PARSE)
-    except (ParseError, ValueError) as exc:
-        logger.warning("scanner test: GS1 elements not listed: %s", exc)
-        return []
-    return [
-        {"ai": element.ai.ai, "title": element.ai.data_title, "value": element.value}
-        for element in message.element_strings
-    ]
-
-
-def _identifier(text: str) -> str | None:
-    try:
-        found = SymbologyIdentifier.extract(text)
-    except ParseError:
-        return None
-    return found.iso_symbology.name
-
-
-def _strip_terminator(raw: str) -> str:
-    for terminator in ("\r\n", "\n", "\r"):
-        if raw.endswith(terminator):
-            return raw[: -len(terminator)]
-    return raw
-
-
-def _printable(text: str) -> str:
-    """Control characters (a GS1 separator, say) as ``<1D>``, so the echo can be shown."""
-    return "".join(ch if ch.isprintable() else f"<{ord(ch):02X}>" for ch in text)
-
-
-def _mask(text: str) -> str:
-    keep = text[-MASK_KEEP:] if len(text) > MASK_KEEP else ""
-    return "*" * (len(text) - len(keep)) + keep

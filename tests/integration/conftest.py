@@ -7,6 +7,7 @@ so the store tests do not depend on the pricing engine.
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -138,3 +139,26 @@ def db(db_path: Path) -> Iterator[sqlite_utils.Database]:
 @pytest.fixture
 def store(db: sqlite_utils.Database) -> SqliteLaneStore:
     return SqliteLaneStore(db, KIOSK, min_free_disk_bytes=0)
+
+
+@pytest.fixture
+def root_logging_restored() -> Iterator[None]:
+    """``kiosk.cli.main`` installs its JSON handler on the root logger; put pytest's back
+    afterwards (the CLI and ``kiosk sim`` tests use it for every test)."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
+@pytest.fixture(scope="module")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One ``kiosk demo init`` per test module; tests copy it (its [paths] are relative)."""
+    from kiosk.cli import main
+
+    folder = tmp_path_factory.mktemp("template") / "kiosk"
+    assert main(["demo", "init", "--dir", str(folder)]) == 0
+    return folder

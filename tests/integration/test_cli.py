@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-import logging
 import os
 import re
 import shutil
@@ -15,7 +14,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
@@ -33,24 +31,7 @@ CATALOG_HEADER = (
 )
 
 
-@pytest.fixture(autouse=True)
-def root_logging_restored() -> Iterator[None]:
-    """``main`` installs its JSON handler on the root logger; put pytest's back afterwards."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    try:
-        yield
-    finally:
-        root.handlers[:] = handlers
-        root.setLevel(level)
-
-
-@pytest.fixture(scope="module")
-def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One ``demo init`` per module; tests get a copy (its [paths] are relative)."""
-    folder = tmp_path_factory.mktemp("template") / "kiosk"
-    assert main(["demo", "init", "--dir", str(folder)]) == 0
-    return folder
+pytestmark = pytest.mark.usefixtures("root_logging_restored")  # tests/integration/conftest.py
 
 
 @pytest.fixture

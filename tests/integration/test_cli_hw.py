@@ -6,14 +6,12 @@ lock run the console script, reading its output as it comes."""
 from __future__ import annotations
 
 import json
-import logging
 import os
 import re
 import select
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -41,23 +39,7 @@ red_pin = 16
 """
 
 
-@pytest.fixture(autouse=True)
-def root_logging_restored() -> Iterator[None]:
-    """``main`` installs its JSON handler on the root logger; put pytest's back afterwards."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    try:
-        yield
-    finally:
-        root.handlers[:] = handlers
-        root.setLevel(level)
-
-
-@pytest.fixture(scope="module")
-def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("template") / "kiosk"
-    assert main(["demo", "init", "--dir", str(folder)]) == 0
-    return folder
+pytestmark = pytest.mark.usefixtures("root_logging_restored")  # tests/integration/conftest.py
 
 
 @pytest.fixture

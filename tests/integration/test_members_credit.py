@@ -14,13 +14,6 @@ from kiosk.cli import main
 from kiosk.store.loyalty_admin import MAX_TOP_UP, TopUpError, parse_amount
 
 
-@pytest.fixture(scope="module")
-def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("template") / "kiosk"
-    assert main(["demo", "init", "--dir", str(folder)]) == 0
-    return folder
-
-
 @pytest.fixture
 def config(demo_template: Path, tmp_path: Path) -> str:
     folder = tmp_path / "kiosk"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import os
 import re
 import select
@@ -18,7 +17,6 @@ import shutil
 import sqlite3
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,23 +32,7 @@ WATER, BANANA_1250G, BEER = "6921168509256", "2110001012501", "6935284410013"
 DIGIT_RUN = re.compile(rb"(?<![0-9A-Za-z])[0-9]{13,19}(?![0-9A-Za-z])")
 
 
-@pytest.fixture(autouse=True)
-def root_logging_restored() -> Iterator[None]:
-    """``main`` installs its JSON handler on the root logger; put pytest's back afterwards."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    try:
-        yield
-    finally:
-        root.handlers[:] = handlers
-        root.setLevel(level)
-
-
-@pytest.fixture(scope="module")
-def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("template") / "kiosk"
-    assert main(["demo", "init", "--dir", str(folder)]) == 0
-    return folder
+pytestmark = pytest.mark.usefixtures("root_logging_restored")  # tests/integration/conftest.py
 
 
 @pytest.fixture

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,23 +17,7 @@ from kiosk.cli import main
 WATER = "6921168509256"
 
 
-@pytest.fixture(autouse=True)
-def root_logging_restored() -> Iterator[None]:
-    """``main`` installs its JSON handler on the root logger; put pytest's back afterwards."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    try:
-        yield
-    finally:
-        root.handlers[:] = handlers
-        root.setLevel(level)
-
-
-@pytest.fixture(scope="module")
-def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("template") / "kiosk"
-    assert main(["demo", "init", "--dir", str(folder)]) == 0
-    return folder
+pytestmark = pytest.mark.usefixtures("root_logging_restored")  # tests/integration/conftest.py
 
 
 @pytest.fixture

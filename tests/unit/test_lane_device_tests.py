@@ -23,14 +23,11 @@ from kiosk.interventions import open_of
 from kiosk.lane_device_tests import (
     LIGHT_TEST_HOLD_S,
     LIGHT_TEST_STATES,
-    NOT_A_RECEIPT,
     PRINTER_TEST_S,
     SCANNER_TEST_TIMEOUT_S,
-    TEST_PAGE_MARK,
-    TEST_PAGE_SAMPLES,
-    describe_scan,
-    printer_test_page,
 )
+from kiosk.scan_echo import describe_scan
+from kiosk.test_page import NOT_A_RECEIPT, TEST_PAGE_MARK, TEST_PAGE_SAMPLES, printer_test_page
 from tests.integration.lane_kit import (
     BEER,
     TODAY,
