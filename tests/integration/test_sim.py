@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from kiosk.cli import main
+from tests.integration.sim_output import batches
 from tests.integration.test_hw_serial_scanner import Pty
 
 REPO = Path(__file__).resolve().parents[2]
@@ -363,19 +364,6 @@ def test_view_command_echoes_an_integer_id(
 
 
 # ------------------------------------------------------------------------------ device news
-def batches(events: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """After ``ready``: one list per batch, each ending with its view line (answers and
-    unsolicited device batches alike)."""
-    ready = next(i for i, e in enumerate(events) if e["event"] == "ready")
-    chunks: list[list[dict[str, Any]]] = [[]]
-    for event in events[ready + 1 :]:
-        chunks[-1].append(event)
-        if event["event"] == "view":
-            chunks.append([])
-    assert chunks[-1] == []
-    return chunks[:-1]
-
-
 DEVICE_SESSION = [
     {"cmd": "start", "language": "en", "id": "d1"},
     {"cmd": "sim", "action": "scanner.scan", "code": WATER, "id": "d2"},

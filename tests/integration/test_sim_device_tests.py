@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from kiosk.cli import main
+from tests.integration.sim_output import batches as sim_batches
 
 WATER = "6921168509256"
 
@@ -28,17 +29,8 @@ def config(demo_template: Path, tmp_path: Path) -> str:
 
 
 def batches(stdout: str) -> list[list[dict[str, Any]]]:
-    """After ``ready``: one list per batch (a command's answer or device news), each ending
-    with its view line."""
-    events = [json.loads(line) for line in stdout.splitlines()]
-    ready = next(i for i, e in enumerate(events) if e["event"] == "ready")
-    chunks: list[list[dict[str, Any]]] = [[]]
-    for event in events[ready + 1 :]:
-        chunks[-1].append(event)
-        if event["event"] == "view":
-            chunks.append([])
-    assert chunks[-1] == []
-    return chunks[:-1]
+    """The session's ``--json`` output, one list per batch (``tests.integration.sim_output``)."""
+    return sim_batches([json.loads(line) for line in stdout.splitlines()])
 
 
 SESSION = [
