@@ -43,7 +43,7 @@ from kiosk.checkout import Event
 from kiosk.lane_runner import LaneRunner
 from kiosk.ui import format as fmt
 from kiosk.ui.bridge import LaneBridge
-from kiosk.ui.fonts import register_fonts
+from kiosk.ui.fonts import register_fonts, type_scale
 from kiosk.ui.i18n import LANGUAGES, Translations
 from kiosk.ui.presenters.messages import notice_of
 from kiosk.ui.presenters.router import UiLocal, overlay_after, route
@@ -121,7 +121,13 @@ class KioskApp(App):  # type: ignore[misc]
     high_contrast = BooleanProperty(False)
     fake_hardware = BooleanProperty(False)
     colors = DictProperty(PALETTES["normal"])
-    fs = NumericProperty(20.0)  # the base font size in pixels, from the window size
+    fs = NumericProperty(20.0)  # the base size in pixels, from the window size: spacing, widths
+    # text sizes: only these five (kiosk.ui.fonts.type_scale), whole pixels
+    font_small = NumericProperty(16)
+    font_body = NumericProperty(20)
+    font_large = NumericProperty(24)
+    font_title = NumericProperty(32)
+    font_display = NumericProperty(48)
     portrait = BooleanProperty(False)
     notice = StringProperty("")  # msgid of the customer's message
     languages = ListProperty([])
@@ -162,6 +168,8 @@ class KioskApp(App):  # type: ignore[misc]
     # ------------------------------------------------------------------ building
     def build(self) -> KioskRoot:
         register_fonts(self.settings.font)
+        Window.bind(size=self._resized)
+        self._resized(Window, Window.size)  # the type scale, before any label opens a face
         self._load_kv(WIDGETS_KV)
         self._load_kv(APP_KV)
         root = KioskRoot()
@@ -177,9 +185,7 @@ class KioskApp(App):  # type: ignore[misc]
         for name in (registry.NAMES[0], *registry.FOLLOWERS):  # the first is shown first
             self.screen(name)
         Window.bind(on_request_close=self._refuse_close, on_keyboard=self._on_keyboard)
-        Window.bind(size=self._resized)
         Window.show_cursor = False
-        self._resized(Window, Window.size)
         self.bridge = LaneBridge(self.runner, self.on_lane)
         self.bind(high_contrast=self._palette, lang=self._relabel)
         self._palette(self, self.high_contrast)
@@ -205,6 +211,8 @@ class KioskApp(App):  # type: ignore[misc]
         width, height = size
         self.portrait = height > width
         self.fs = max(14.0, min(width, height) / 24.0)
+        for name, pixels in type_scale(self.fs).items():
+            setattr(self, f"font_{name}", pixels)
 
     def _palette(self, _app: Any, high: bool) -> None:
         self.colors = dict(PALETTES["high_contrast" if high else "normal"])

@@ -4,6 +4,12 @@ with Kivy as ``KioskFont`` so Chinese and Japanese text render as glyphs, never 
 ``find_font(configured)`` only looks for the files (no Kivy; unit-tested); ``register_fonts``
 registers them and is called by ``KioskApp.build`` on the Kivy thread, before any label exists.
 A missing font is a ``FontMissing`` error naming the file and the Debian package to install.
+
+``type_scale(base)``: the five text sizes every screen uses (``app.font_small`` ...
+``app.font_display``). Kivy's SDL2 text opens one FreeType face per distinct (pixel size,
+weight), and a Noto Sans CJK face holds about 2.5 MiB of tables copied from the file, for as
+long as the app runs: a free choice of sizes per label cost the kiosk 15 faces (37 MiB); the
+scale with bold at three of its sizes (``FACES``) costs six (15 MiB).
 """
 
 from __future__ import annotations
@@ -26,6 +32,33 @@ NOTO_DIRS: Final = (
 NOTO_REGULAR: Final = "NotoSansCJK-Regular.ttc"
 NOTO_BOLD: Final = "NotoSansCJK-Bold.ttc"
 DEBIAN_PACKAGE: Final = "fonts-noto-cjk"
+
+
+# name -> multiple of the base size (the window's shorter side / 24): small print, body text,
+# emphasised lines and buttons, titles and totals, the one big word of a screen
+TYPE_SCALE: Final = {"small": 0.8, "body": 1.0, "large": 1.2, "title": 1.6, "display": 2.4}
+
+
+# the (size, bold) pairs the screens draw text in, each a FreeType face in memory: bold only
+# at the body and the two largest sizes, small and large print regular
+FACES: Final = frozenset(
+    {("small", False), ("body", False), ("body", True), ("large", False), ("title", True),
+     ("display", True)}
+)  # fmt: skip
+
+
+def type_scale(base: float) -> dict[str, int]:
+    """The scale's sizes in whole pixels for a base size (SDL opens a face at a whole pixel
+    size: 26.7 and 26 would be two faces of the same size)."""
+    if base <= 0:
+        raise ValueError(f"the base font size must be positive, got {base}")
+    return {name: max(1, round(base * ratio)) for name, ratio in TYPE_SCALE.items()}
+
+
+def faces(base: float) -> frozenset[tuple[int, bool]]:
+    """The (pixel size, bold) pairs text may be drawn in at this base size (``FACES``)."""
+    scale = type_scale(base)
+    return frozenset((scale[name], bold) for name, bold in FACES)
 
 
 class FontMissing(KioskError):

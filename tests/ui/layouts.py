@@ -78,7 +78,7 @@ def problems(app: Any) -> list[str]:
             found.append(f"{label} at ({left:.0f},{bottom:.0f})-({right:.0f},{top:.0f}) outside")
         if isinstance(widget, ButtonBehavior) and min(widget.width, widget.height) < minimum:
             found.append(f"{label} is {widget.width:.0f}x{widget.height:.0f} px, under 9 mm")
-    return found + text_problems(app)
+    return found + text_problems(app) + face_problems(app)
 
 
 def _with_text(widget: Any) -> Iterator[Any]:
@@ -97,6 +97,35 @@ def _with_text(widget: Any) -> Iterator[Any]:
         return
     for child in widget.children:
         yield from _with_text(child)
+
+
+def _drawn_text(widget: Any) -> Iterator[Any]:
+    """Every widget under ``widget`` that draws text now (labels, buttons, text inputs), in
+    RecycleView rows too."""
+    if widget.opacity <= 0:
+        return
+    if getattr(widget, "text", "") and hasattr(widget, "font_size"):
+        yield widget
+    for child in widget.children:
+        yield from _drawn_text(child)
+
+
+def face_problems(app: Any) -> list[str]:
+    """Texts drawn in a size or weight outside the type scale's faces (``kiosk.ui.fonts``):
+    each other (size, weight) would be one more font face in memory."""
+    from kiosk.ui.fonts import faces
+
+    allowed = faces(app.fs)
+    found = []
+    for widget in _drawn_text(app.root):
+        face = (round(widget.font_size), bool(getattr(widget, "bold", False)))
+        if face not in allowed:
+            text = widget.text.replace("\n", " ")[:40]
+            found.append(
+                f"{type(widget).__name__} {text!r} is drawn at {face[0]} px"
+                f"{' bold' if face[1] else ''}, not a face of the type scale {sorted(allowed)}"
+            )
+    return found
 
 
 def _kv_ids(widget: Any) -> dict[int, str]:
@@ -249,12 +278,15 @@ PLANTED: Final = (
     ("label", {"text": "Welcome"}, (300, 15), "clipped"),
     ("button", {"text": "OK"}, (200, 60), ""),
     ("label", {"text": "a message that may wrap onto two lines"}, (150, 200), ""),
+    ("label", {"text": "Off the scale", "font_size": 31}, (300, 80), "not a face of the type"),
+    # at 1024x600 the scale is 20, 25, 30, 40 and 60 px: small print has no bold face
+    ("label", {"text": "Small and bold", "bold": True, "font_size": 20}, (300, 80), "px bold,"),
 )
 
 
 def planted_texts(d: Driver) -> None:
-    """The text check on widgets planted over the attract screen, one of each kind of fault
-    and two that are fine: what it says of each planted text goes to ``result["found"]``."""
+    """The text and face checks on widgets planted over the attract screen, one of each kind of
+    fault and two that are fine: what it says of each planted text goes to ``result["found"]``."""
     from kivy.uix.boxlayout import BoxLayout
 
     from kiosk.ui.widgets import KioskButton, KioskLabel
@@ -265,6 +297,8 @@ def planted_texts(d: Driver) -> None:
         row = BoxLayout(size_hint=(None, None), size=(1000, 200), pos=(0, 0), spacing=10)
         for kind, kwargs, size, _says in PLANTED:
             widget = (KioskButton if kind == "button" else KioskLabel)(**kwargs)
+            if "font_size" in kwargs:  # kv's rule binds the size to the app's: set it after
+                widget.font_size = kwargs["font_size"]
             widget.size_hint = (None, None)
             widget.size = size
             row.add_widget(widget)
@@ -273,7 +307,7 @@ def planted_texts(d: Driver) -> None:
 
     row = d.ui(plant)
     d.frames(3)
-    found = d.ui(lambda: text_problems(d.app))
+    found = d.ui(lambda: text_problems(d.app) + face_problems(d.app))
     d.ui(lambda: d.app.root.remove_widget(row))
     d.result["found"] = {
         text: [line for line in found if repr(text) in line]
