@@ -61,11 +61,15 @@ class ReceiptFiles:
     def __init__(self, printer: FakePrinter, folder: Path) -> None:
         self.printer = printer
         self.folder = folder
-        self._written = len(printer.jobs)
+        self._written = printer.jobs.total  # jobs printed so far (the printer keeps the newest)
 
     def __call__(self, _events: list[Event], _view: Mapping[str, Any]) -> None:
         jobs = list(self.printer.jobs)
-        for job in jobs[self._written :]:
+        total = self.printer.jobs.total
+        new = min(total - self._written, len(jobs))
+        if total - self._written > new:
+            logger.error("%d receipts printed were not written", total - self._written - new)
+        for job in jobs[len(jobs) - new :]:
             name = "".join(c if c.isalnum() or c in "-_." else "_" for c in job.job_id)
             try:
                 self.folder.mkdir(parents=True, exist_ok=True)
@@ -75,7 +79,7 @@ class ReceiptFiles:
                 logger.error("receipt %s not written to %s: %s", job.job_id, self.folder, exc)
             else:
                 logger.info("receipt %s written to %s", job.job_id, self.folder / name)
-        self._written = len(jobs)
+        self._written = total
 
 
 def make_fifo(path: Path) -> None:

@@ -43,7 +43,7 @@ from gpiozero import DigitalInputDevice, Factory, OutputDevice
 
 from kiosk.errors import DeviceError
 from kiosk.hw.drawer_settings import PULSE_MS_RANGE, DrawerSettings, SwitchLevel
-from kiosk.hw.fake import DeviceEvent
+from kiosk.hw.fake import HISTORY_KEEP, DeviceEvent, Recent
 from kiosk.hw.gpio import reason_of
 from kiosk.ports import Clock
 
@@ -74,7 +74,7 @@ class GpioDrawer:
     ) -> None:
         self.settings = settings
         self.name = name
-        self.history: list[DeviceEvent] = []
+        self.history: Recent[DeviceEvent] = Recent(HISTORY_KEEP)
         self._clock = clock
         self._sleep = sleep
         self._on_event = on_event

@@ -27,7 +27,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from kiosk.errors import DeviceError
 from kiosk.hw.printer_profiles import PrinterProfile, get_profile
@@ -42,10 +42,36 @@ PRINTER_FAULTS: tuple[str, ...] = ("offline", "cover_open", "paper_out")
 PaperLevel = Literal["ok", "near_end", "out"]
 # The fake prints like an Epson TM-T88 with a Chinese font: 42 columns, GB18030, CODE128, cut.
 FAKE_PRINTER_PROFILE = "epson-tm-t88-zh"
+# How much a device keeps of what it did (``Recent``): events, and the printer's jobs and paper.
+HISTORY_KEEP = 1000
+JOBS_KEEP = 100
 # ``on_event(kind, detail)``: what a device reports, for ``Lane.device_event``.
 EventSink = Callable[[str, dict[str, Any]], None]
 
 _EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+_T = TypeVar("_T")
+
+
+class Recent(list[_T]):
+    """A list of the newest entries only: past ``2 * keep`` it drops all but the newest ``keep``
+    (amortised O(1) an append). A device's history, and the fake printer's jobs and paper,
+    would otherwise grow for as long as the kiosk runs (``make run`` and demos sell on fakes
+    for days: about 4 KB a sale). ``total`` counts every entry ever appended."""
+
+    def __init__(self, keep: int) -> None:
+        if keep < 1:
+            raise ValueError(f"Recent must keep at least 1 entry, got {keep}")
+        super().__init__()
+        self.keep = keep
+        self.total = 0
+
+    def append(self, item: _T) -> None:
+        super().append(item)
+        self.total += 1
+        if len(self) > 2 * self.keep:
+            del self[: len(self) - self.keep]
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +182,7 @@ class FakeDrawer:
         self.has_switch = has_switch
         self.left_open_after_s = left_open_after_s
         self.on_event = on_event
-        self.history: list[DeviceEvent] = []
+        self.history: Recent[DeviceEvent] = Recent(HISTORY_KEEP)
         self._opened_at: tuple[float, datetime] | None = None  # monotonic, wall
         self._left_open_reported = False
         self._open = False
@@ -283,7 +309,7 @@ class FakeLight:
     def __init__(self, clock: Clock, name: str = "light") -> None:
         self._clock = clock
         self.name = name
-        self.history: list[DeviceEvent] = []
+        self.history: Recent[DeviceEvent] = Recent(HISTORY_KEEP)
         self._state: str | None = None
         self._fail_message: str | None = None
         self._broken: str | None = None  # every show fails with this until repair()
@@ -365,10 +391,11 @@ class FakePrinter:
         self.name = name
         self.profile = profile or get_profile(FAKE_PRINTER_PROFILE)
         self.on_event = on_event
-        self.jobs: list[PrintedJob] = []
-        self.torn: list[PrintedJob] = []
-        self.history: list[DeviceEvent] = []
-        self._printed: set[str] = set()
+        self.jobs: Recent[PrintedJob] = Recent(JOBS_KEEP)
+        self.torn: Recent[PrintedJob] = Recent(JOBS_KEEP)
+        self._roll: Recent[bytes] = Recent(JOBS_KEEP)  # what reached the paper, a job each
+        self.history: Recent[DeviceEvent] = Recent(HISTORY_KEEP)
+        self._printed: Recent[str] = Recent(HISTORY_KEEP)  # job ids: a job prints once
         self._online = True
         self._paper: PaperLevel = "ok"
         self._cover_open = False
@@ -404,9 +431,10 @@ class FakePrinter:
 
     @property
     def output(self) -> bytes:
-        """Every byte that reached the paper, oldest first (the ``Dummy``'s output)."""
+        """The bytes that reached the paper, oldest first: what python-escpos's ``Dummy``
+        received for each of the newest ``JOBS_KEEP`` jobs and torn jobs, or more (``Recent``)."""
         with self._lock:
-            return b"" if self._dummy is None else bytes(self._dummy.output)
+            return b"".join(self._roll)
 
     # -- driving it (tests, kiosk sim) ---------------------------------------------------------
     def run_out_of_paper(self) -> None:
@@ -466,6 +494,14 @@ class FakePrinter:
             return _health(self.name, True, detail)
 
     # -- inside ---------------------------------------------------------------------------------
+    def _to_paper(self, data: bytes) -> bytes:
+        """Send ``data`` to python-escpos's ``Dummy``; what it received (lock held). The
+        ``Dummy`` is emptied after each job: the roll keeps the newest jobs' bytes instead."""
+        self._dummy._raw(data)
+        received = bytes(self._dummy.output)
+        self._dummy.clear()
+        return received
+
     def _print(self, job_id: str, data: bytes, text: str, barcode: str) -> None:
         torn = False
         with self._lock:
@@ -486,14 +522,14 @@ class FakePrinter:
                     len(data) // 2 if self._tear_after is None else min(self._tear_after, len(data))
                 )
                 self._tear_armed, self._tear_after = False, None
-                self._dummy._raw(data[:cut])
+                self._roll.append(self._to_paper(data[:cut]))
                 self.torn.append(PrintedJob(job_id, text, barcode, data[:cut], now, False))
                 self._paper = "out"
                 self._record("torn", f"{job_id} after {cut} of {len(data)} bytes")
                 torn = True
             else:
-                self._dummy._raw(data)
-                self._printed.add(job_id)
+                self._roll.append(self._to_paper(data))
+                self._printed.append(job_id)
                 self.jobs.append(PrintedJob(job_id, text, barcode, data, now))
                 self._record("printed", job_id)
         if torn:
@@ -562,7 +598,7 @@ class FakeScanner:
         self.name = name
         self.on_event = on_event
         self.debounce_s = debounce_s
-        self.history: list[DeviceEvent] = []
+        self.history: Recent[DeviceEvent] = Recent(HISTORY_KEEP)
         self._callbacks: list[ScanCallback] = []
         self._plugged = True
         self._last: tuple[str, float] | None = None

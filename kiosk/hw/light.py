@@ -30,7 +30,7 @@ from typing import Any, Final
 from gpiozero import LED, Buzzer, Factory
 
 from kiosk.errors import DeviceError
-from kiosk.hw.fake import DeviceEvent
+from kiosk.hw.fake import HISTORY_KEEP, DeviceEvent, Recent
 from kiosk.hw.gpio import check_bcm_pin, reason_of
 from kiosk.ports import Clock
 
@@ -99,7 +99,7 @@ class GpioStatusLight:
     ) -> None:
         self.settings = settings
         self.name = name
-        self.history: list[DeviceEvent] = []
+        self.history: Recent[DeviceEvent] = Recent(HISTORY_KEEP)
         self._clock = clock
         self._lock = threading.Lock()
         self._state: str | None = None

@@ -31,7 +31,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from kiosk.errors import DeviceError
-from kiosk.hw.fake import DeviceEvent
+from kiosk.hw.fake import HISTORY_KEEP, DeviceEvent, Recent
 from kiosk.ports import Clock
 
 logger = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ class PrinterDrawer:
     ) -> None:
         self.settings = PrinterDrawerSettings(pin, pulse_ms)
         self.name = name
-        self.history: list[DeviceEvent] = []
+        self.history: Recent[DeviceEvent] = Recent(HISTORY_KEEP)
         self._printer = printer
         self._clock = clock
         self._lock = threading.Lock()

@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kiosk.errors import DeviceError
+from kiosk.hw import fake
 from kiosk.hw.escpos_render import code128, feed_and_cut, render_receipt
 from kiosk.hw.fake import (
     LIGHT_STATES,
@@ -23,6 +24,7 @@ from kiosk.hw.fake import (
     FakePrinter,
     FakeScanner,
     PrintedJob,
+    Recent,
 )
 from kiosk.hw.payment_sim import ChargeRecord, SimCardTerminal, SimWalletGateway
 from kiosk.hw.printer_profiles import get_profile
@@ -320,6 +322,36 @@ def test_printer_keeps_the_escpos_bytes_and_text_of_each_job(clock: FakeClock) -
     assert job.text.endswith("\n")
     assert printer.output == data  # python-escpos's Dummy got exactly the job's bytes
     assert printer.status() == {"online": True, "paper": "ok", "cover_open": False}
+
+
+def test_recent_keeps_the_newest_entries_and_counts_them_all() -> None:
+    kept: Recent[int] = Recent(3)
+    for n in range(6):
+        kept.append(n)
+    assert kept == [0, 1, 2, 3, 4, 5]  # up to twice what it keeps
+    kept.append(6)
+    assert kept == [4, 5, 6] and kept.total == 7 and kept[-1] == 6
+    assert Recent(1) == []
+    with pytest.raises(ValueError, match="must keep at least 1 entry, got 0"):
+        Recent(0)
+
+
+def test_printer_on_a_long_day_keeps_the_newest_jobs_and_their_paper(
+    clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fake, "JOBS_KEEP", 2)
+    monkeypatch.setattr(fake, "HISTORY_KEEP", 3)
+    printer = FakePrinter(clock)
+    for n in range(1, 8):
+        printer.print_receipt(f"job-{n}", receipt(str(n)))
+    # trimmed to the newest 2 at the fifth job, then 2 more: at most twice what it keeps
+    assert [job.job_id for job in printer.jobs] == ["job-4", "job-5", "job-6", "job-7"]
+    assert printer.jobs.total == 7
+    assert printer.output == b"".join(job.data for job in printer.jobs)  # the same jobs' paper
+    assert [event.detail for event in printer.history] == ["job-5", "job-6", "job-7"]
+    with pytest.raises(ValueError, match=r"^job already printed: job-7$"):
+        printer.print_receipt("job-7", receipt("7"))
+    assert printer.jobs.total == 7
 
 
 def test_printer_prints_on_the_paper_of_its_profile(clock: FakeClock) -> None:
