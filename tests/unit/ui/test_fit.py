@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.ui.fonts import type_scale
+from kiosk.ui.fonts import faces, type_scale
 from kiosk.ui.screens import fit
 
 
@@ -89,3 +89,15 @@ def test_the_type_scale_is_five_whole_pixel_sizes_growing_from_small_to_display(
     assert type_scale(20) == {"small": 16, "body": 20, "large": 24, "title": 32, "display": 48}
     with pytest.raises(ValueError, match="must be positive, got 0"):
         type_scale(0)
+
+
+def test_bold_is_a_face_only_at_the_body_title_and_display_sizes() -> None:
+    regular, bold = False, True
+    assert faces(33.3) == {
+        (27, regular),
+        (33, regular),
+        (33, bold),
+        (40, regular),
+        (53, bold),
+        (80, bold),
+    }
