@@ -64,6 +64,26 @@ def _timed(value: Any) -> bool:
     return isinstance(value, dict)
 
 
+# A machine busier than this (1-minute load average per CPU, before or after the run) makes
+# timings run slow by as much as whatever else runs: figures measured under helper test runs
+# on the same two cores came out 1.5-2.5x slower than on the idle machine (docs/benchmarks.md).
+BUSY_LOAD_PER_CPU = 0.5
+
+
+def busy_warning(machine: dict[str, Any]) -> str | None:
+    """A warning when the machine was busy during the run, else None."""
+    cpus = max(1, int(machine["cpus"]))
+    loads = [machine["load_average_before"][0], machine["load_average_after"][0]]
+    if max(loads) / cpus <= BUSY_LOAD_PER_CPU:
+        return None
+    return (
+        f"the machine was busy (1-minute load average {max(loads):g} on {cpus} CPUs, over "
+        f"{BUSY_LOAD_PER_CPU:g} a CPU): other work took CPU time from these timings; the ratios "
+        "to the same-run floors are steadier than the figures, and a run on an idle machine "
+        "is the one to quote"
+    )
+
+
 def print_table(document: dict[str, Any], console: Console) -> None:
     console.print(table(document))
     seconds = document["seconds"]["total"]
@@ -74,6 +94,9 @@ def print_table(document: dict[str, Any], console: Console) -> None:
         f", after {machine['load_average_after']} ({machine['cpus']} CPUs); "
         "the JSON document on stdout has every figure"
     )
+    warning = busy_warning(machine)
+    if warning is not None:
+        console.print(f"[yellow]warning: {warning}[/]")
 
 
 def stderr_console() -> Console:

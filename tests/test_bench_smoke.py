@@ -312,3 +312,26 @@ def test_promotions_prices_the_same_basket_with_and_without_the_rules(tmp_path: 
     cpu_ratio = item["ratios"]["cpu_with_rules_vs_no_rules_p99"]
     fast = figures["with_rules"]["p99_ms"] < 16.0
     assert item["met"] == (item["ratio"] <= 5.0 and cpu_ratio <= 5.0 and fast)
+
+
+def test_a_busy_machine_is_named_under_the_table() -> None:
+    from io import StringIO
+
+    from rich.console import Console
+
+    from bench.report import busy_warning, print_table
+
+    idle = {"cpus": 2, "load_average_before": [0.79, 0.7, 0.6], "load_average_after": [1.0, 1, 1]}
+    assert busy_warning(idle) is None  # 0.5 a CPU at the most
+    busy = {**idle, "load_average_after": [2.4, 1.2, 0.8]}
+    assert "1-minute load average 2.4 on 2 CPUs" in (busy_warning(busy) or "")
+    out = StringIO()
+    document = {
+        "date": "now",
+        "results": [],
+        "seconds": {"total": 1.0},
+        "all_met": True,
+        "host": busy,
+    }
+    print_table(document, Console(file=out, width=300))
+    assert "warning: the machine was busy" in out.getvalue()
