@@ -213,6 +213,22 @@ class Driver:
         return path
 
 
+def _record_font_faces() -> set[tuple[float, bool]]:
+    """Every (font size, bold) for which Kivy's text provider looks up a font face from now on,
+    to measure or to draw: each is a FreeType face the app keeps (kiosk.ui.fonts)."""
+    from kivy.core.text import Label as CoreLabel
+
+    opened: set[tuple[float, bool]] = set()
+    font_id = CoreLabel._get_font_id
+
+    def recording(label: Any) -> str:
+        opened.add((float(label.options["font_size"]), bool(label.options["bold"])))
+        return str(font_id(label))
+
+    CoreLabel._get_font_id = recording
+    return opened
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tests.ui.driver")
     parser.add_argument("scenario", help="a function of tests.ui.scenarios, or module:function")
@@ -228,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     gui = build_gui(config, GuiOptions(windowed=True, size=parse_size(args.size)))
     driver = Driver(gui, Path(args.shots))
     out: dict[str, Any] = {"ok": False}
+    faces = _record_font_faces()  # from the first label on: build() has not run yet
 
     def track(_app: Any, name: str) -> None:
         if not driver.screens or driver.screens[-1] != name:
@@ -243,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             out["screens"] = driver.screens
             out["result"] = driver.result
+            out["font_faces"] = sorted(faces)
+            out["fs"] = driver.app.fs
             driver.ui(driver.app.stop)
 
     def begin(*_args: Any) -> None:

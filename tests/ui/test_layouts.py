@@ -1,7 +1,8 @@
 """Every screen at the kiosk panels the issue names (800x480, 1024x600, 1280x800 and
 1080x1920 portrait) in every touchscreen language: no touch target outside the window, none
 under 9 mm (tests/ui/layouts.py says how 9 mm are measured), no caption, amount or total that
-wraps or is cut, no text clipped by its box, and a screenshot of each to
+wraps or is cut, no text clipped by its box, no font face opened outside the type scale (to
+draw or to measure: kiosk.ui.fonts), and a screenshot of each to
 artifacts/screenshots/sizes/<W>x<H>/<lang>/. One process per size and language, every screen
 in it."""
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from kiosk.ui.fonts import faces
 from kiosk.ui.i18n import LANGUAGES
 from kiosk.ui.screens.registry import NAMES
 from tests.ui.conftest import SHOTS, Scenario
@@ -22,12 +24,13 @@ SIZES = ("800x480", "1024x600", "1280x800", "1080x1920")
 def test_every_screen_fits_the_window_with_9_mm_touch_targets_and_whole_texts(
     run_scenario: Scenario, size: str, lang: str
 ) -> None:
-    result = run_scenario(
-        "tests.ui.layouts:sizes", lang=lang, size=size, default_language=f'"{lang}"'
-    )["result"]
+    out = run_scenario("tests.ui.layouts:sizes", lang=lang, size=size, default_language=f'"{lang}"')
+    result = out["result"]
     assert (result["window"], result["lang"]) == (size, lang)
     assert sorted(result["checked"]) == sorted(NAMES)
     assert result["problems"] == {}
+    opened = {(round(size), bold) for size, bold in out["font_faces"]}
+    assert opened <= faces(out["fs"]), sorted(opened - faces(out["fs"]))  # measured ones too
     for name in NAMES:
         assert (SHOTS / "sizes" / size / lang / f"{name}.png").stat().st_size > 1000, name
 
