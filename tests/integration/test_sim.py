@@ -140,19 +140,6 @@ def json_lines(text: str) -> list[dict[str, Any]]:
     return events
 
 
-def answers(events: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """Split a JSON session after the start-up events into one list per command: each
-    command's events end with its ``view``."""
-    ready = next(i for i, e in enumerate(events) if e["event"] == "ready")
-    chunks: list[list[dict[str, Any]]] = [[]]
-    for event in events[ready + 1 :]:
-        chunks[-1].append(event)
-        if event["event"] == "view":
-            chunks.append([])
-    assert chunks[-1] == []
-    return chunks[:-1]
-
-
 # ------------------------------------------------------------------------------ JSON session
 SESSION: list[tuple[str | None, str]] = [
     ("c1", json.dumps({"cmd": "start", "language": "en", "id": "c1"})),
@@ -198,7 +185,7 @@ def test_json_session_answers_every_command_with_its_events_and_a_view(
     json_session: tuple[Path, str, list[dict[str, Any]]],
 ) -> None:
     _, _, events = json_session
-    chunks = answers(events)
+    chunks = batches(events)  # one per command
     assert len(chunks) == len(SESSION)
     for chunk in chunks:
         assert [e["event"] for e in chunk].count("view") == 1
@@ -208,7 +195,7 @@ def test_json_session_echoes_the_command_id_on_its_events(
     json_session: tuple[Path, str, list[dict[str, Any]]],
 ) -> None:
     _, _, events = json_session
-    for (command_id, line), chunk in zip(SESSION, answers(events), strict=True):
+    for (command_id, line), chunk in zip(SESSION, batches(events), strict=True):
         for event in chunk:
             if command_id is None:
                 assert "id" not in event, (line, event)
@@ -220,7 +207,7 @@ def test_json_session_answers_bad_json_with_an_error_and_keeps_going(
     json_session: tuple[Path, str, list[dict[str, Any]]],
 ) -> None:
     _, _, events = json_session
-    chunks = answers(events)
+    chunks = batches(events)  # one per command
     error = chunks[3][0]
     assert error["event"] == "error"
     assert error["code"] == "invalid_command"
@@ -237,7 +224,7 @@ def test_json_session_unknown_sim_action_names_the_known_actions(
     json_session: tuple[Path, str, list[dict[str, Any]]],
 ) -> None:
     _, _, events = json_session
-    error = answers(events)[4][0]
+    error = batches(events)[4][0]
     assert error["event"] == "error"
     assert error["code"] == "invalid_command"
     assert "'nope'" in error["message"]
@@ -249,7 +236,7 @@ def test_json_session_sells_the_demo_basket(
     json_session: tuple[Path, str, list[dict[str, Any]]],
 ) -> None:
     folder, _, events = json_session
-    chunks = answers(events)
+    chunks = batches(events)  # one per command
     kinds = [[e["event"] for e in chunk] for chunk in chunks]
     assert "intervention_opened" in kinds[6]
     assert "intervention_cleared" in kinds[8]

@@ -10,6 +10,7 @@ it printed (``jobs``) and refuses while out of paper, offline or with its cover 
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -511,8 +512,8 @@ def test_the_printer_test_is_audited_before_and_after(kit: LaneKit) -> None:
 
 def test_printer_test_page_is_a_receipt_document_without_amounts(kit: LaneKit) -> None:
     config: Config = kit.config
-    page = printer_test_page(
-        "TEST-20260302-110000-1",
+    test_page = partial(
+        printer_test_page,
         store=config.store,
         kiosk_id="k9",
         width=32,
@@ -521,6 +522,7 @@ def test_printer_test_page_is_a_receipt_document_without_amounts(kit: LaneKit) -
         language="en",
         staff="E07",
     )
+    page = test_page("TEST-20260302-110000-1")
     assert page.header == (
         TEST_PAGE_MARK,
         "12345678901234567890123456789012",
@@ -533,16 +535,7 @@ def test_printer_test_page_is_a_receipt_document_without_amounts(kit: LaneKit) -
     assert page.totals.due == 0 and page.lines == () and page.tenders == ()
     assert page.footer == (NOT_A_RECEIPT,)
     with pytest.raises(ValueError, match="a test page needs a job id"):
-        printer_test_page(
-            " ",
-            store=config.store,
-            kiosk_id="k9",
-            width=32,
-            local_time="2026-03-02 11:00",
-            business_day="2026-03-02",
-            language="en",
-            staff="E07",
-        )
+        test_page(" ")
 
 
 # ------------------------------------------------------------------------------ the echo
