@@ -1,8 +1,40 @@
-"""Reading ``kiosk sim --json`` output in tests: its event lines grouped by batch."""
+"""``kiosk sim --json`` in tests: a session run from a list of commands, its stdout read as
+event lines, and those grouped by batch."""
 
 from __future__ import annotations
 
+import io
+import json
+from collections.abc import Iterable
 from typing import Any
+
+import pytest
+
+from kiosk.cli import main
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    """Every stdout line as the JSON event object it must be."""
+    events = []
+    for line in text.splitlines():
+        event = json.loads(line)  # every stdout line is one JSON object
+        assert isinstance(event, dict), line
+        assert isinstance(event.get("event"), str), line
+        events.append(event)
+    return events
+
+
+def run_json_session(
+    config: str,
+    commands: Iterable[dict[str, Any]],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> list[dict[str, Any]]:
+    """``kiosk sim --json --config config`` fed ``commands`` on stdin; its events."""
+    stdin = "".join(json.dumps(command) + "\n" for command in commands)
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    assert main(["sim", "--json", "--config", config]) == 0
+    return json_lines(capsys.readouterr().out)
 
 
 def batches(events: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:

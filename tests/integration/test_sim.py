@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from kiosk.cli import main
-from tests.integration.sim_output import batches
+from tests.integration.sim_output import batches, json_lines, run_json_session
 from tests.integration.test_hw_serial_scanner import Pty
 
 REPO = Path(__file__).resolve().parents[2]
@@ -128,16 +128,6 @@ def run_sim(config: str, *flags: str, stdin: str) -> subprocess.CompletedProcess
         timeout=60,
         check=False,
     )
-
-
-def json_lines(text: str) -> list[dict[str, Any]]:
-    events = []
-    for line in text.splitlines():
-        event = json.loads(line)  # every stdout line is one JSON object
-        assert isinstance(event, dict), line
-        assert isinstance(event.get("event"), str), line
-        events.append(event)
-    return events
 
 
 # ------------------------------------------------------------------------------ JSON session
@@ -365,10 +355,7 @@ DEVICE_SESSION = [
 def test_sim_scan_goes_through_the_fake_scanner_as_an_unsolicited_device_batch(
     config: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    stdin = "".join(json.dumps(command) + "\n" for command in DEVICE_SESSION)
-    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
-    assert main(["sim", "--json", "--config", config]) == 0
-    chunks = batches(json_lines(capsys.readouterr().out))
+    chunks = batches(run_json_session(config, DEVICE_SESSION, capsys, monkeypatch))
     kinds = [[e["event"] for e in chunk] for chunk in chunks]
     # the answer to scanner.scan, then the scan the fake scanner handed to the lane
     assert chunks[1][0] == {"event": "sim_done", "action": "scanner.scan", "result": True,

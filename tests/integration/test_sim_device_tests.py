@@ -5,7 +5,6 @@ devices driven by sim actions) and the same in text mode."""
 from __future__ import annotations
 
 import io
-import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from typing import Any
 import pytest
 
 from kiosk.cli import main
-from tests.integration.sim_output import batches as sim_batches
+from tests.integration.sim_output import batches, run_json_session
 
 WATER = "6921168509256"
 
@@ -26,11 +25,6 @@ def config(demo_template: Path, tmp_path: Path) -> str:
     folder = tmp_path / "kiosk"
     shutil.copytree(demo_template, folder)
     return str(folder / "kiosk.toml")
-
-
-def batches(stdout: str) -> list[list[dict[str, Any]]]:
-    """The session's ``--json`` output, one list per batch (``tests.integration.sim_output``)."""
-    return sim_batches([json.loads(line) for line in stdout.splitlines()])
 
 
 SESSION = [
@@ -68,10 +62,7 @@ def kinds(events: list[dict[str, Any]]) -> list[str]:
 def test_the_device_tests_work_in_a_json_sim_session(
     config: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    stdin = "".join(json.dumps(command) + "\n" for command in SESSION)
-    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
-    assert main(["sim", "--json", "--config", config]) == 0
-    chunks = batches(capsys.readouterr().out)
+    chunks = batches(run_json_session(config, SESSION, capsys, monkeypatch))
     assert answer(chunks, "s1")[0]["code"] == "not_allowed"
     assert kinds(answer(chunks, "s3")) == ["device_test_started"]
     # the fake scanner's read reaches the lane as device news: echoed, not sold
@@ -128,10 +119,7 @@ PRINTER_SESSION = [
 def test_the_printer_test_works_in_a_json_sim_session(
     config: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    stdin = "".join(json.dumps(command) + "\n" for command in PRINTER_SESSION)
-    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
-    assert main(["sim", "--json", "--config", config]) == 0
-    chunks = batches(capsys.readouterr().out)
+    chunks = batches(run_json_session(config, PRINTER_SESSION, capsys, monkeypatch))
     refused = answer(chunks, "p1")
     assert (refused[0]["event"], refused[0]["code"]) == ("error", "not_allowed")
     started, printed = answer(chunks, "p3")
