@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Final
 
 from kiosk import cli
+from kiosk.barcodes import check_digit
 from kiosk.basket import Line
 from kiosk.payments import Tender
 from kiosk.pricing import PricedLine, TaxLine, Totals
@@ -153,18 +154,12 @@ class Sizes:
         )
 
 
-def check_digit(body: str) -> int:
-    """GS1 mod-10 check digit of ``body`` (a GTIN without its last digit)."""
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
-    return (10 - total % 10) % 10
-
-
 def gtin13(index: int) -> str:
     """The EAN-13 of generated product ``index`` (0 .. 10**10-1)."""
     if not 0 <= index <= MAX_GENERATED:
         raise ValueError(f"product index must be 0..{MAX_GENERATED}, got {index}")
     body = f"69{index:010d}"
-    return body + str(check_digit(body))
+    return body + check_digit(body)
 
 
 def write_catalog_csv(path: Path, products: int, seed: int = 2) -> list[str]:

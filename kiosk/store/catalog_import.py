@@ -23,7 +23,8 @@ selling meanwhile. Columns (header row required, any order, UTF-8):
 
 How nothing is ever half-imported:
 
-1. Every row is parsed and validated in Python and written to TEMP staging tables (a private
+1. Every row is parsed and validated in Python (``kiosk.store.catalog_rows``; GTINs by
+   ``kiosk.barcodes.gtin14``, as a scan is) and written to TEMP staging tables (a private
    temp file of this connection; kiosk.db is not touched). Duplicates across rows are found
    with SQL over the staging tables. Any problem: ``ImportRejected`` lists the problems with
    their line numbers and the live catalog is untouched.
@@ -43,14 +44,12 @@ indexed in ``products_pinyin_fts`` the same way.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import sqlite3
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Final
 
 import sqlite_utils
@@ -60,11 +59,17 @@ from kiosk.store.catalog_categories import (
     CategoryCollector,
     fill_categories,
     index_products,
-    is_category_column,
+)
+from kiosk.store.catalog_rows import (
+    REQUIRED,
+    ProductRow,
+    RowParser,
+    column_ok,
+    names_in_header,
 )
 from kiosk.store.db import translate_errors, write_transaction
-from kiosk.store.importing import Problems, Source, parse_int, read_rows, rejected
-from kiosk.store.pinyin_keys import PINYIN_FTS, pinyin_keys
+from kiosk.store.importing import Problems, Source, read_rows, rejected
+from kiosk.store.pinyin_keys import PINYIN_FTS
 
 logger = logging.getLogger(__name__)
 
@@ -75,18 +80,8 @@ CATALOG_TABLES: Final[tuple[str, ...]] = (
     PINYIN_FTS,
     *CATEGORY_TABLES,
 )
-REQUIRED: Final[tuple[str, ...]] = ("sku", "gtins", "unit", "price", "tax_code")
-OPTIONAL: Final[frozenset[str]] = frozenset(
-    {"plu", "category", "age_limit", "not_for_sale", "quantity_limit"}
-)
 PROGRESS_EVERY: Final[int] = 1000
 CHUNK_ROWS: Final[int] = 20_000
-
-_NAME_COLUMN: Final = re.compile(r"name_([a-z]{2,3}(?:_[A-Z]{2})?)")
-_SKU: Final = re.compile(r"[^\s\x00-\x1f\x7f]{1,64}")
-_PLU: Final = re.compile(r"[0-9]{1,16}")
-_PRICE: Final = re.compile(r"([0-9]{1,12})(?:\.([0-9]+))?")
-_GTIN_LENGTHS: Final = frozenset({8, 12, 13, 14})
 
 _STAGING_DDL: Final[tuple[str, ...]] = (
     "DROP TABLE IF EXISTS temp.import_products",
@@ -105,8 +100,6 @@ _PRODUCT_COLUMNS: Final[str] = (
     "quantity_limit, gtins, search_text, pinyin"
 )
 
-ProductRow = tuple[int, str, str, int, str, str, str | None, str, int, int, int, str, str, str]
-
 
 @dataclass(frozen=True, slots=True)
 class ImportReport:
@@ -118,130 +111,10 @@ class ImportReport:
     seconds: float
 
 
-def gtin_check_digit(digits: str) -> int:
-    """The GS1 mod-10 check digit for ``digits`` (the GTIN without its check digit)."""
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
-    return (10 - total % 10) % 10
-
-
-def normalise_gtin(text: str) -> str:
-    """``text`` as a 14-digit GTIN; ValueError says what is wrong with it."""
-    if not text.isascii() or not text.isdigit():
-        raise ValueError(f"GTIN {text!r} must be digits only")
-    if len(text) not in _GTIN_LENGTHS:
-        raise ValueError(f"GTIN {text!r} has {len(text)} digits (8, 12, 13 or 14 expected)")
-    if gtin_check_digit(text[:-1]) != int(text[-1]):
-        raise ValueError(f"GTIN {text!r} has a wrong check digit")
-    return text.rjust(14, "0")
-
-
-def parse_price(text: str, currency_exponent: int) -> int:
-    """Major units text (``"12.90"``) to integer minor units, exactly, through Decimal."""
-    match = _PRICE.fullmatch(text)
-    if match is None:
-        raise ValueError(f"price {text!r} is not a decimal amount like 12.90")
-    decimals = match.group(2) or ""
-    if len(decimals) > currency_exponent:
-        raise ValueError(
-            f"price {text!r} has {len(decimals)} decimals; the currency has {currency_exponent}"
-        )
-    return int(Decimal(text).scaleb(currency_exponent))
-
-
-class _RowParser:
-    def __init__(self, exponent: int, tax_codes: Collection[str], problems: Problems) -> None:
-        self.exponent = exponent
-        self.tax_codes = frozenset(tax_codes)
-        self.problems = problems
-        self.categories = CategoryCollector()
-
-    def parse(self, line: int, row: dict[str, str]) -> tuple[ProductRow, list[str]] | None:
-        bad: list[str] = []
-        sku = row["sku"]
-        if not _SKU.fullmatch(sku):
-            bad.append(f"sku {sku!r} must be 1-64 characters without spaces")
-        gtins: list[str] = []
-        for part in row["gtins"].split("|") if row["gtins"] else []:
-            try:
-                gtin = normalise_gtin(part.strip())
-            except ValueError as exc:
-                bad.append(str(exc))
-                continue
-            if gtin in gtins:
-                bad.append(f"GTIN {part.strip()!r} is listed twice in the row")
-            gtins.append(gtin)
-        plu = row.get("plu", "") or None
-        if plu is not None and not _PLU.fullmatch(plu):
-            bad.append(f"plu {plu!r} must be 1-16 digits")
-        unit = row["unit"]
-        if unit not in ("ea", "kg"):
-            bad.append(f"unit {unit!r} must be ea or kg")
-        price = 0
-        try:
-            price = parse_price(row["price"], self.exponent)
-        except ValueError as exc:
-            bad.append(str(exc))
-        tax_code = row["tax_code"]
-        if tax_code not in self.tax_codes:
-            known = ", ".join(sorted(self.tax_codes))
-            bad.append(f"tax_code {tax_code!r} is not a configured tax code ({known})")
-        numbers = []
-        for column, high in (("age_limit", 120), ("not_for_sale", 1), ("quantity_limit", 9999)):
-            try:
-                numbers.append(parse_int(row.get(column, ""), 0, high))
-            except ValueError as exc:
-                bad.append(f"{column}: {exc}")
-                numbers.append(0)
-        names = {
-            match.group(1): value
-            for column, value in row.items()
-            if value and (match := _NAME_COLUMN.fullmatch(column))
-        }
-        if not names:
-            bad.append("every name_<lang> column is empty: a product needs a name")
-        bad += self.categories.add(line, row)
-        for problem in bad:
-            self.problems.add(line, problem)
-        if bad:
-            return None
-        product: ProductRow = (
-            line,
-            sku,
-            json.dumps(names, ensure_ascii=False, sort_keys=True),
-            price,
-            tax_code,
-            unit,
-            plu,
-            row.get("category", ""),
-            numbers[0],
-            numbers[1],
-            numbers[2],
-            "|".join(gtins),
-            "\n".join(names.values()),
-            pinyin_keys(names),
-        )
-        return product, gtins
-
-
-def _column_ok(name: str) -> bool:
-    return (
-        name in REQUIRED
-        or name in OPTIONAL
-        or _NAME_COLUMN.fullmatch(name) is not None
-        or is_category_column(name)
-    )
-
-
-def _names_in_header(header: list[str]) -> str | None:
-    if any(_NAME_COLUMN.fullmatch(name) for name in header):
-        return None
-    return "the header has no 'name_<lang>' column (name_zh_CN, name_en...)"
-
-
 def _stage(
     conn: sqlite3.Connection,
     source: Source,
-    parser: _RowParser,
+    parser: RowParser,
     progress: Callable[[int], None] | None,
 ) -> int:
     """Parse the file into the TEMP staging tables; returns the number of data rows."""
@@ -255,7 +128,7 @@ def _stage(
         products.clear()
         gtins.clear()
 
-    rows_in = read_rows(source, "catalog", _column_ok, REQUIRED, parser.problems, _names_in_header)
+    rows_in = read_rows(source, "catalog", column_ok, REQUIRED, parser.problems, names_in_header)
     for line, row in rows_in:
         rows += 1
         parsed = parser.parse(line, row)
@@ -392,7 +265,7 @@ def import_catalog(
     """
     started = time.monotonic()
     conn = db.conn
-    parser = _RowParser(currency_exponent, tax_codes, Problems())
+    parser = RowParser(currency_exponent, tax_codes, Problems())
     with translate_errors():
         for statement in _STAGING_DDL:
             conn.execute(statement)

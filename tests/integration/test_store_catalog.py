@@ -10,15 +10,11 @@ import sqlite_utils
 from hypothesis import given
 from hypothesis import strategies as st
 
+from kiosk.barcodes import check_digit
 from kiosk.errors import CatalogImportError
 from kiosk.store.catalog import SqliteCatalog
-from kiosk.store.catalog_import import (
-    ImportReport,
-    gtin_check_digit,
-    import_catalog,
-    normalise_gtin,
-    parse_price,
-)
+from kiosk.store.catalog_import import ImportReport, import_catalog
+from kiosk.store.catalog_rows import parse_price
 from kiosk.store.db import open_db
 from kiosk.store.importing import ImportRejected
 
@@ -30,7 +26,7 @@ TAX = {"VAT13", "VAT9"}
 
 
 def gtin13(body12: str) -> str:
-    return body12 + str(gtin_check_digit(body12))
+    return body12 + check_digit(body12)
 
 
 COLA = gtin13("690102807583")
@@ -224,9 +220,9 @@ def test_import_uses_the_currency_exponent(db: sqlite_utils.Database, tmp_path: 
 @pytest.mark.parametrize(
     ("row", "problem"),
     [
-        (f"X1,{COLA[:-1]}0,,c,ea,1.00,VAT9,,,,,x", "wrong check digit"),
-        ("X1,12345,,c,ea,1.00,VAT9,,,,,x", "has 5 digits"),
-        ("X1,69010abc,,c,ea,1.00,VAT9,,,,,x", "digits only"),
+        (f"X1,{COLA[:-1]}0,,c,ea,1.00,VAT9,,,,,x", "is not a GTIN: the check digit should be"),
+        ("X1,12345,,c,ea,1.00,VAT9,,,,,x", "gtins: '12345' is not a GTIN: expected 8, 12, 13"),
+        ("X1,69010abc,,c,ea,1.00,VAT9,,,,,x", "'69010abc' is not a GTIN: expected 8"),
         (f"X1,{COLA}|{COLA},,c,ea,1.00,VAT9,,,,,x", "listed twice in the row"),
         ("X1,,,c,each,1.00,VAT9,,,,,x", "unit 'each' must be ea or kg"),
         ("X1,,,c,ea,1.001,VAT9,,,,,x", "has 3 decimals; the currency has 2"),
@@ -382,9 +378,3 @@ def test_parse_price_round_trips_any_amount(minor: int) -> None:
 )
 def test_parse_price_is_exact(text: str, minor: int) -> None:
     assert parse_price(text, 2) == minor
-
-
-def test_normalise_gtin_pads_to_14_digits() -> None:
-    assert normalise_gtin("96385074") == "00000096385074"  # EAN-8
-    assert normalise_gtin(UPC) == "00" + UPC
-    assert normalise_gtin(COLA) == "0" + COLA

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
+from kiosk.barcodes import check_digit
 from kiosk.store.catalog import SqliteCatalog
 from kiosk.store.catalog_categories import picture_warnings, resolve_picture
-from kiosk.store.catalog_import import gtin_check_digit, import_catalog
+from kiosk.store.catalog_import import import_catalog
 from kiosk.store.db import open_db
 from kiosk.store.importing import ImportRejected
 from kiosk.store.migrations import MIGRATIONS, migrate
@@ -25,7 +26,7 @@ TAX = {"VAT13", "VAT9"}
 
 
 def gtin13(body12: str) -> str:
-    return body12 + str(gtin_check_digit(body12))
+    return body12 + check_digit(body12)
 
 
 ROWS = [
