@@ -70,6 +70,10 @@ def clip_and_fit(d: Driver) -> None:
     d.ui(make)
     d.frames()
     d.result["short"] = d.ui(read)
+    d.ui(lambda: setattr(label["w"], "padding", [130, 0, 130, 0]))  # the text + 260 px: too wide
+    d.frames()
+    d.result["short_padded"] = d.ui(read)
+    d.ui(lambda: setattr(label["w"], "padding", [0, 0, 0, 0]))
     d.ui(lambda: setattr(label["w"], "text", LONG_NAME))
     d.frames()
     d.result["long"] = d.ui(read)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import logging
 import sys
 import threading
 import time
@@ -229,6 +230,21 @@ def _record_font_faces() -> set[tuple[float, bool]]:
     return opened
 
 
+def _record_kivy_deprecations() -> list[str]:
+    """What Kivy logs as deprecated from now on (a property or call the next Kivy removes):
+    Kivy says so in its log, not as a Python warning, so ``-W error`` does not see it."""
+    found: list[str] = []
+
+    class Deprecations(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            message = record.getMessage()
+            if "deprecated" in message.lower():
+                found.append(message)
+
+    logging.getLogger("kivy").addHandler(Deprecations(logging.WARNING))
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tests.ui.driver")
     parser.add_argument("scenario", help="a function of tests.ui.scenarios, or module:function")
@@ -245,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     driver = Driver(gui, Path(args.shots))
     out: dict[str, Any] = {"ok": False}
     faces = _record_font_faces()  # from the first label on: build() has not run yet
+    deprecations = _record_kivy_deprecations()
 
     def track(_app: Any, name: str) -> None:
         if not driver.screens or driver.screens[-1] != name:
@@ -261,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
             out["screens"] = driver.screens
             out["result"] = driver.result
             out["font_faces"] = sorted(faces)
+            out["kivy_deprecations"] = sorted(set(deprecations))
             out["fs"] = driver.app.fs
             driver.ui(driver.app.stop)
 

@@ -23,5 +23,6 @@ def test_the_list_is_clipped_by_a_scissor_box_that_follows_it_and_its_texts_fit(
         assert label["texture"][0] <= label["width"] + 1, label
     short, long, wide = found["short"], found["long"], found["long_in_wide"]
     assert short["fits"] and 0 < short["texture"][0] < 300
+    assert found["short_padded"]["fits"] is False  # its padding counts in the room it needs
     assert not long["fits"] and long["texture"][0] == 300
     assert wide["fits"] and long["texture"][0] < wide["texture"][0] < 4000

@@ -2,7 +2,7 @@
 1080x1920 portrait) in every touchscreen language: no touch target outside the window, none
 under 9 mm (tests/ui/layouts.py says how 9 mm are measured), no caption, amount or total that
 wraps or is cut, no text clipped by its box, no font face opened outside the type scale (to
-draw or to measure: kiosk.ui.fonts), and a screenshot of each to
+draw or to measure: kiosk.ui.fonts), nothing Kivy logs as deprecated, and a screenshot of each to
 artifacts/screenshots/sizes/<W>x<H>/<lang>/. One process per size and language, every screen
 in it."""
 
@@ -31,6 +31,7 @@ def test_every_screen_fits_the_window_with_9_mm_touch_targets_and_whole_texts(
     assert result["problems"] == {}
     opened = {(round(size), bold) for size, bold in out["font_faces"]}
     assert opened <= faces(out["fs"]), sorted(opened - faces(out["fs"]))  # measured ones too
+    assert out["kivy_deprecations"] == []
     for name in NAMES:
         assert (SHOTS / "sizes" / size / lang / f"{name}.png").stat().st_size > 1000, name
 

@@ -89,12 +89,13 @@ class LineLabel(Label):  # type: ignore[misc]
         self._refit = Clock.create_trigger(self._fit, -1)  # before the next frame
         self._shape: tuple[bool, tuple[float | None, None]] = (True, (None, None))
         super().__init__(**kwargs)
-        for name in ("text", "width", "font_size", "font_name", "bold", "padding_x"):
+        for name in ("text", "width", "font_size", "font_name", "bold", "padding"):
             self.fbind(name, self._refit)
         self._refit()
 
     def _fit(self, *_args: Any) -> None:
-        natural = self._label.get_extents(self.text)[0] + 2 * self.padding_x if self.text else 0
+        left, _top, right, _bottom = self.padding  # Kivy 2.3: padding_x is deprecated
+        natural = self._label.get_extents(self.text)[0] + left + right if self.text else 0
         fits = natural <= self.width
         text_size = (None, None) if fits else (self.width, None)
         if (fits, text_size) != self._shape:
