@@ -37,7 +37,7 @@ from kivy.properties import (
     StringProperty,
 )
 from kivy.uix.floatlayout import FloatLayout
-from kivy.uix.screenmanager import NoTransition, ScreenManager
+from kivy.uix.screenmanager import ScreenManager
 
 from kiosk.checkout import Event
 from kiosk.lane_runner import LaneRunner
@@ -52,6 +52,7 @@ from kiosk.ui.screens import registry
 from kiosk.ui.screens.base import KioskScreen, PlaceholderScreen
 from kiosk.ui.settings import UiSettings
 from kiosk.ui.widgets import KV_FILE as WIDGETS_KV
+from kiosk.ui.widgets.drawing import Panels
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ PALETTES: Final[dict[str, dict[str, list[float]]]] = {
 _SWALLOWED_KEYS: Final = frozenset({27, 9, *range(282, 294)})  # Escape, Tab, F1-F12
 
 
-class KioskScreens(ScreenManager):  # type: ignore[misc]
+class KioskScreens(Panels):
     """The ScreenManager that makes a kiosk screen the first time it is asked for by name
     (``current = name`` included): ``make(name)`` makes it and adds it here."""
 
@@ -174,7 +175,6 @@ class KioskApp(App):  # type: ignore[misc]
         self._load_kv(APP_KV)
         root = KioskRoot()
         manager: KioskScreens = root.manager
-        manager.transition = NoTransition()
         manager.make = self.screen
         for name in registry.NAMES:
             if self.only is None or name in self.only:

@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
 from typing import Any
 
 from tests.ui.driver import Driver
 from tests.ui.scenarios import WATER
 
+DEMO_CATALOG = Path(__file__).resolve().parents[2] / "kiosk" / "demo" / "catalog.csv"
 LONG_NAME = "An extraordinarily long product name that no basket column is ever wide enough for"
 
 
@@ -28,6 +31,45 @@ def _box(d: Driver) -> dict[str, Any]:
         }
 
     return d.ui(read)
+
+
+def _stencils(widget: Any) -> list[str]:
+    """The widgets under ``widget`` (itself included) that draw into the stencil buffer."""
+    found = []
+    for w in widget.walk(restrict=True):
+        groups = (w.canvas.before, w.canvas, w.canvas.after)
+        if any(n.startswith("Stencil") for g in groups for n in _instructions(g)):
+            found.append(type(w).__name__)
+    return found
+
+
+def no_stencil_on_screens(d: Driver) -> None:
+    """What draws a stencil on the basket screen (a full list, scrolled), and whether the
+    kiosk's screen managers, the inner ones of lookup and payment included, do."""
+    with DEMO_CATALOG.open(encoding="utf-8", newline="") as file:
+        plain = [  # sold each, to anyone, as often as wanted: one line each
+            row["gtins"].split("|")[0]
+            for row in csv.DictReader(file)
+            if row["gtins"] and row["unit"] == "ea"
+            and (row["age_limit"], row["not_for_sale"], row["quantity_limit"]) == ("0", "0", "0")
+        ]  # fmt: skip
+    d.wait_screen("attract")
+    for code in plain[:30]:
+        d.scan(code)
+    d.wait_screen("basket")
+    d.wait(lambda: len(d.widget("lines").data) == 30, "30 basket lines")
+    d.ui(lambda: setattr(d.widget("lines"), "scroll_y", 0.5))
+    d.frames()
+    d.result["basket"] = d.ui(lambda: _stencils(d.app.root))
+
+    def managers() -> dict[str, list[str]]:
+        found = {"KioskScreens": _instructions(d.app.root.manager.canvas.before)}
+        for name in ("lookup", "payment"):
+            panels = d.app.screen(name).ids.panels
+            found[name] = _instructions(panels.canvas.before) + _instructions(panels.canvas.after)
+        return found
+
+    d.result["managers"] = d.ui(managers)
 
 
 def clip_and_fit(d: Driver) -> None:

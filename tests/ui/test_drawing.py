@@ -1,5 +1,6 @@
-"""The basket list clips with a scissor box that follows it in the window, and its texts are
-as wide as their text unless they must be shortened (kiosk/ui/widgets/drawing.py)."""
+"""The basket list clips with a scissor box that follows it in the window, its texts are as
+wide as their text unless they must be shortened, and no screen manager draws a stencil
+(kiosk/ui/widgets/drawing.py)."""
 
 from __future__ import annotations
 
@@ -26,3 +27,14 @@ def test_the_list_is_clipped_by_a_scissor_box_that_follows_it_and_its_texts_fit(
     assert found["short_padded"]["fits"] is False  # its padding counts in the room it needs
     assert not long["fits"] and long["texture"][0] == 300
     assert wide["fits"] and long["texture"][0] < wide["texture"][0] < 4000
+
+
+def test_nothing_on_the_basket_screen_draws_a_stencil_and_no_screen_manager_does(
+    run_scenario: Scenario,
+) -> None:
+    result = run_scenario("tests.ui.drawing:no_stencil_on_screens")
+    assert result["ok"], result.get("error")
+    found = result["result"]
+    assert found["basket"] == []  # Kivy's ScreenManager and ScrollView would each draw one
+    for name, instructions in found["managers"].items():
+        assert not [i for i in instructions if i.startswith("Stencil")], name

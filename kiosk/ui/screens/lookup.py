@@ -18,7 +18,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from kivy.properties import BooleanProperty, ListProperty, ObjectProperty, StringProperty
-from kivy.uix.screenmanager import NoTransition
 
 from kiosk.ui.presenters import lookup as p
 from kiosk.ui.screens.base import KioskScreen
@@ -102,8 +101,6 @@ class LookupScreen(KioskScreen):
         """Show the panel (the inner ScreenManager's screens exist only after the kv rule)."""
         panels = self.ids.get("panels")
         if panels is not None and panels.has_screen(panel):
-            if not isinstance(panels.transition, NoTransition):
-                panels.transition = NoTransition()
             panels.current = panel
 
     def present(self, view: Mapping[str, Any], app: KioskApp) -> None:

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any, Final
 
 from kivy.clock import Clock
 from kivy.properties import BooleanProperty, StringProperty
-from kivy.uix.screenmanager import NoTransition
 
 from kiosk.ui.presenters import payment as p
 from kiosk.ui.presenters.lookup import digits
@@ -73,8 +72,6 @@ class PaymentScreen(KioskScreen):
         """Show the panel (the inner ScreenManager's screens exist only after the kv rule)."""
         panels = self.ids.get("panels")
         if panels is not None and panels.has_screen(panel):
-            if not isinstance(panels.transition, NoTransition):
-                panels.transition = NoTransition()
             panels.current = panel
 
     def present(self, view: Mapping[str, Any], app: KioskApp) -> None:

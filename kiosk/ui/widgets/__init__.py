@@ -23,7 +23,7 @@ from kivy.uix.image import Image
 from kivy.uix.label import Label
 from kivy.uix.widget import Widget
 
-from kiosk.ui.widgets.drawing import ClippedRecycleView, LineLabel  # noqa: F401  (kv rules)
+from kiosk.ui.widgets.drawing import ClippedRecycleView, LineLabel, Panels  # noqa: F401  (kv)
 
 logger = logging.getLogger(__name__)
 

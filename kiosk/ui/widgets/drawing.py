@@ -1,4 +1,4 @@
-"""Widgets that draw fewer pixels per frame: ``ClippedRecycleView`` and ``LineLabel``.
+"""Widgets that draw fewer pixels per frame: ``Panels``, ``ClippedRecycleView`` and ``LineLabel``.
 
 Kivy redraws the whole window on every frame. On the Pi the GPU carries that; under software
 GL (Mesa llvmpipe, as on the bench and CI machines) each fragment is CPU work, so a frame costs
@@ -16,7 +16,22 @@ from kivy.graphics import ScissorPop, ScissorPush
 from kivy.properties import BooleanProperty
 from kivy.uix.label import Label
 from kivy.uix.recycleview import RecycleView
+from kivy.uix.screenmanager import NoTransition, ScreenManager
 from kivy.uix.widget import Widget
+
+
+class Panels(ScreenManager):  # type: ignore[misc]  # Kivy has no type hints
+    """A ScreenManager that switches at once (``NoTransition``) and so needs no clipping.
+
+    Kivy's ScreenManager is clipped by the stencil buffer (its rule in Kivy's style.kv), so
+    that a sliding screen does not draw outside it: on every frame that is two extra passes
+    over its whole area and a stencil test on every fragment inside it. The kiosk's managers
+    never slide, so their rule (``<-Panels>`` in widgets.kv) drops Kivy's and with it the
+    stencil; the kiosk's screen manager is one, so this is most of the window on every frame."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("transition", NoTransition())
+        super().__init__(**kwargs)
 
 
 class ClippedRecycleView(RecycleView):  # type: ignore[misc]  # Kivy has no type hints
