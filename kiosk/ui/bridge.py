@@ -34,6 +34,9 @@ class LaneBridge:
     def __init__(self, runner: LaneRunner, on_lane: OnLane) -> None:
         self.runner = runner
         self.on_lane = on_lane
+        # The newest view the lane published (set on the lane thread): what an error is shown
+        # with. Never read from the lane here: ``_check`` may run on the Kivy thread.
+        self._last_view: Mapping[str, Any] = {}
         runner.add_listener(self._from_lane)
 
     def send(self, message: Mapping[str, Any]) -> None:
@@ -43,11 +46,12 @@ class LaneBridge:
         future.add_done_callback(self._check)
 
     def _check(self, future: Future[list[Event]]) -> None:
+        """On the lane thread, or on the Kivy thread when the command had already finished."""
         exc = future.exception()
         if exc is None:
             return
         event: Event = {"event": "error", "code": "internal", "message": str(exc)}
-        view = self.runner.lane.view()
+        view = self._last_view
 
         def deliver(_dt: float) -> None:
             self.on_lane([event], view)
@@ -57,6 +61,7 @@ class LaneBridge:
     def _from_lane(self, events: list[Event], view: Mapping[str, Any]) -> None:
         """The lane thread published a batch: hand it to the Kivy thread."""
         batch, snapshot = list(events), view
+        self._last_view = view
 
         def deliver(_dt: float) -> None:
             self.on_lane(batch, snapshot)
