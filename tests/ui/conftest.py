@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from kiosk.cli import main as kiosk_main
+from tests.ui.glyphs import missing_glyphs
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "artifacts" / "screenshots"
@@ -93,15 +94,18 @@ Scenario = Callable[..., dict[str, Any]]
 
 @pytest.fixture
 def run_scenario(xvfb: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Scenario:
-    """``run_scenario(name, lang="", size="1024x600", env=None, **settings)`` -> the driver's
-    JSON, with the kiosk's standard output as ``stdout``; the demo kiosk is in tmp_path/demo
-    (its kiosk.db is tmp_path/demo/kiosk.db); ``env`` adds environment variables."""
+    """``run_scenario(name, lang="", size="1024x600", env=None, check_glyphs=True, **settings)``
+    -> the driver's JSON, with the kiosk's standard output as ``stdout``; the demo kiosk is in
+    tmp_path/demo (its kiosk.db is tmp_path/demo/kiosk.db); ``env`` adds environment
+    variables. The scenario fails if it drew a character its font has no glyph for
+    (tests/ui/glyphs.py), unless ``check_glyphs`` is False (a scenario that does on purpose)."""
 
     def run(
         name: str,
         lang: str = "",
         size: str = "1024x600",
         env: dict[str, str] | None = None,
+        check_glyphs: bool = True,
         **settings: str,
     ) -> dict[str, Any]:
         folder = tmp_path / "demo"
@@ -143,6 +147,9 @@ def run_scenario(xvfb: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
                 f"scenario {name} failed after screens {report['screens']}:\n{report['error']}"
                 f"\n--- stderr ---\n{done.stderr[-3000:]}"
             )
+        missing = missing_glyphs(report["drawn_text"]) if check_glyphs else {}
+        if missing:
+            pytest.fail(f"scenario {name} drew characters its font has no glyph for: {missing}")
         return report
 
     return run

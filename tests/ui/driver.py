@@ -230,6 +230,24 @@ def _record_font_faces() -> set[tuple[float, bool]]:
     return opened
 
 
+def _record_drawn_text() -> dict[str, set[str]]:
+    """Every character Kivy's text provider draws from now on, by the font file it draws it
+    with (tests/ui/glyphs.py checks each has a glyph there)."""
+    from kivy.core.text import Label as CoreLabel
+
+    drawn: dict[str, set[str]] = {}
+    render = CoreLabel.render
+
+    def recording(label: Any, real: bool = False) -> Any:
+        if real and label.text:
+            font = label.options["font_name_r"]
+            drawn.setdefault(str(font), set()).update(str(label.text))
+        return render(label, real)
+
+    CoreLabel.render = recording
+    return drawn
+
+
 def _record_kivy_deprecations() -> list[str]:
     """What Kivy logs as deprecated from now on (a property or call the next Kivy removes):
     Kivy says so in its log, not as a Python warning, so ``-W error`` does not see it."""
@@ -262,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     out: dict[str, Any] = {"ok": False}
     faces = _record_font_faces()  # from the first label on: build() has not run yet
     deprecations = _record_kivy_deprecations()
+    drawn = _record_drawn_text()
 
     def track(_app: Any, name: str) -> None:
         if not driver.screens or driver.screens[-1] != name:
@@ -279,6 +298,9 @@ def main(argv: list[str] | None = None) -> int:
             out["result"] = driver.result
             out["font_faces"] = sorted(faces)
             out["kivy_deprecations"] = sorted(set(deprecations))
+            out["drawn_text"] = driver.ui(  # on the Kivy thread, which adds to it
+                lambda: {font: "".join(sorted(chars)) for font, chars in drawn.items()}
+            )
             out["fs"] = driver.app.fs
             driver.ui(driver.app.stop)
 

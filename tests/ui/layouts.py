@@ -20,6 +20,8 @@ from tests.ui.driver import Driver
 WATER = "6921168509256"
 CRISPS = "6918473200565"
 STAFF_BADGE = "ST0001"
+BEER = "6935284410013"  # age 18: an age check for the attendant's queue
+UNKNOWN = "4006381333931"  # a valid EAN-13 the demo catalog does not sell: an unknown item
 MIN_MM = 9.0
 SLACK_PX = 0.5  # layouts place widgets on fractional pixels
 # Labels that must show whole besides every button's caption and every label that is a bare
@@ -255,9 +257,19 @@ def sizes(d: Driver, lang: str) -> None:
     _force(d, "out_of_service", mode="out_of_service", out_of_service_reason="cleaning")
     check("out_of_service")
     d.ui(d.app.refresh)
+    d.scan(BEER)
+    d.scan(UNKNOWN)
+    d.wait(lambda: len(d.app.view.get("interventions") or ()) == 2, "two interventions")
     d.scan(STAFF_BADGE)
     d.wait_screen("attendant")
-    check("attendant")
+    check("attendant")  # its queue with both, each with its buttons
+    d.result["queue"] = d.ui(
+        lambda: [c.title for c in d.widget("queue").children if hasattr(c, "title")]
+    )
+    for left, msgid in ((1, "Age checked: OK"), (0, "Do not add")):  # so the sale can be paid
+        d.tap(text=d.ui(lambda m=msgid: d.app.t(m, d.app.staff_lang)))
+        d.wait(lambda n=left: len(d.app.view.get("interventions") or ()) == n, "one cleared")
+        d.frames(2)  # the queue is drawn again before the next tap
     d.ui(lambda: d.app.screen("attendant").open_line(1))
     check("attendant_item")
     for overlay in ("attendant_cash", "attendant_shift", "attendant_devices"):

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.ui.conftest import SHOTS, Scenario
+from tests.ui.glyphs import missing_glyphs
 
 
 def _sales(db: Path) -> list[dict[str, Any]]:
@@ -77,7 +78,8 @@ def test_the_language_switches_in_the_middle_of_a_basket(run_scenario: Scenario)
 
 
 def test_cjk_text_renders_as_glyphs_not_boxes(run_scenario: Scenario) -> None:
-    result = run_scenario("cjk_glyphs")["result"]
+    report = run_scenario("cjk_glyphs", check_glyphs=False)  # draws boxes on purpose
+    result = report["result"]
     kiosk, default = result["kiosk"], result["default"]
     # the check can see boxes: Kivy's default font draws every CJK character as the same box
     assert default["zh"] == default["zh2"] == default["missing"]
@@ -86,3 +88,9 @@ def test_cjk_text_renders_as_glyphs_not_boxes(run_scenario: Scenario) -> None:
     assert len(set(glyphs)) == 4
     assert kiosk["missing"] not in glyphs
     assert result["row_font"] == "KioskFont"
+    # the glyph check every UI scenario gets (tests/ui/glyphs.py) finds exactly the boxes drawn
+    found = missing_glyphs(report["drawn_text"])
+    missing = {Path(font).name: chars for font, chars in found.items()}
+    roboto = [name for name in missing if name.startswith("Roboto")]
+    assert len(roboto) == 1 and set("中文あカ\ue000") <= set(missing.pop(roboto[0]))
+    assert missing and set(missing.values()) == {"\ue000"}  # the kiosk font: only the planted one

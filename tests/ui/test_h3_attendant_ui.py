@@ -1,5 +1,6 @@
 """Attendant screens on the real KioskApp under Xvfb (helper H3): an age-restricted item
-approved by an attendant, and a cash payment with change and the drawer.
+approved by an attendant, a line voided and a price overridden with a reason, and a cash
+payment with change and the drawer.
 
 Each scenario runs in a child process on the test run's Xvfb display (tests/ui/conftest.py
 ``run_scenario``; both languages one after the other in one app), driven by ``Driver``
@@ -175,6 +176,7 @@ def _device_tests(d: Any, lang: str) -> None:
     d.wait(lambda: _hint(d, "Receipt printer") == printed, "the test page printed")
     found["printer_result"] = d.ui(lambda: _hint(d, "Receipt printer"))
     found["device_log"] = d.ui(lambda: d.widget("log").text)
+    found["test_passed"] = _t(d, "test passed")
 
 
 def _next_customer(d: Any) -> None:
@@ -185,6 +187,49 @@ def _next_customer(d: Any) -> None:
     d.wait_screen("receipt")
     d.tap("done_button")
     d.wait_screen("attract")
+
+
+def line_edits(d: Any, lang: str) -> None:
+    """The attendant, called by a badge scan mid-sale, voids one line and sets a new price on
+    another with a reason; the customer then pays by touch."""
+    d.result[lang] = {}
+    d.ui(lambda: d.app.set_staff_language(lang))
+    d.wait_screen("attract")
+    d.scan(WATER)
+    d.wait_screen("basket")
+    d.scan(CRISPS)
+    d.wait(lambda: len(d.app.view["lines"]) == 2, "two lines")
+    d.scan(BADGE)
+    d.wait_screen("attendant")
+    d.frames()
+    d.ui(lambda: d.app.screen("attendant").open_line(1))
+    d.wait_screen("attendant_item")
+    d.tap("void")
+    d.wait_screen("attendant")  # back by itself once the line is voided
+    d.wait(lambda: d.app.view["lines"][0].get("voided"), "the water voided")
+    d.frames()
+    d.result[lang]["lines_shown"] = d.ui(lambda: [r["text"] for r in d.widget("lines").data])
+    d.result[lang]["voided_word"] = _t(d, "(voided)")
+    d.screenshot(lang, "attendant_voided")
+    d.ui(lambda: d.app.screen("attendant").open_line(2))
+    d.wait_screen("attendant_item")
+    d.tap("override")  # no price typed yet: the screen says so, nothing is sent
+    d.result[lang]["no_price"] = d.ui(lambda: d.app.screen("attendant_item").message)
+    d.keys("keypad", ["5", "00"])
+    d.tap("override")  # no reason chosen yet
+    d.result[lang]["no_reason"] = d.ui(lambda: d.app.screen("attendant_item").message)
+    d.tap(text=_t(d, "Damaged item"))
+    d.tap("override")
+    d.wait_screen("attendant")  # back by itself once the line has its new price
+    d.tap("logout")
+    d.wait_screen("basket")
+    d.result[lang]["total_shown"] = d.ui(lambda: d.widget("total").text)
+    d.tap("pay_button")
+    d.wait_screen("payment")
+    d.tap(text=d.ui(lambda: d.app.t("Bank card")))
+    d.wait_screen("receipt")
+    d.wait(lambda: d.app.view.get("mode") == "complete", "the sale completed")
+    d.result[lang]["receipt_no"] = d.app.view["last_receipt"]["receipt_no"]
 
 
 def _each_language(d: Any, langs: str, scenario: Any) -> None:
@@ -198,6 +243,11 @@ def _each_language(d: Any, langs: str, scenario: Any) -> None:
 def age_checks(d: Any, langs: str) -> None:
     """``age_check`` in each of ``langs`` (comma-separated), one after the other."""
     _each_language(d, langs, age_check)
+
+
+def line_edit_sales(d: Any, langs: str) -> None:
+    """``line_edits`` in each of ``langs`` (comma-separated), one after the other."""
+    _each_language(d, langs, line_edits)
 
 
 def cash_sales(d: Any, langs: str) -> None:
@@ -287,5 +337,39 @@ def _check_cash(found: dict[str, Any], lang: str, db: Path) -> None:
     assert found["after_echo"] == ["complete", 0]
     assert found["light_step"] and found["light_result"]
     assert found["light_step"] != found["light_result"]
-    assert "test ok" in found["device_log"]
+    assert found["test_passed"] in found["device_log"]  # in the staff's language
+    assert lang == "en" or "test passed" not in found["device_log"]
     assert found["printer_result"] and found["printer_result"] != found["light_result"]
+
+
+def test_an_attendant_voids_a_line_and_overrides_a_price_with_a_reason(
+    run_scenario: Scenario, tmp_path: Path
+) -> None:
+    results = _run(run_scenario, "line_edit_sales")
+    for lang in LANGS.split(","):
+        _check_line_edits(results[lang], lang, tmp_path / "demo" / "kiosk.db")
+
+
+def _check_line_edits(found: dict[str, Any], lang: str, db: Path) -> None:
+    screens = found["screens"]
+    assert screens.index("basket") < screens.index("attendant") < screens.index("attendant_item")
+    assert screens[-1] == "receipt"
+    voided, kept = found["lines_shown"]
+    assert voided.endswith(found["voided_word"]) and found["voided_word"] not in kept
+    assert lang == "en" or "voided" not in found["voided_word"]
+    # refused before anything is sent, each with its own message
+    assert found["no_price"] and found["no_reason"] and found["no_price"] != found["no_reason"]
+    sale, lines, tenders = _sale(db, found["receipt_no"])
+    assert lines == [("100005", "1", 500)]  # the crisps at 5.00; the voided water is not sold
+    assert sale[1] == 500
+    assert [tender[:2] for tender in tenders] == [("card", 500)]
+    body = json.loads(sale[4])
+    actions = body["attendant_actions"]
+    assert [(a["kind"], a["staff"]) for a in actions] == [
+        ("void", "E01"),
+        ("price_override", "E01"),
+    ]
+    assert body["lines"][0]["discounts"] == [
+        {"amount": -150, "kind": "price_override", "reason": "damaged item", "staff": "E01"}
+    ]
+    assert (SHOTS / lang / "attendant_voided.png").is_file()

@@ -29,6 +29,7 @@ def test_every_screen_fits_the_window_with_9_mm_touch_targets_and_whole_texts(
     assert (result["window"], result["lang"]) == (size, lang)
     assert sorted(result["checked"]) == sorted(NAMES)
     assert result["problems"] == {}
+    assert len(result["queue"]) == 2  # the attendant screen was checked with its queue
     opened = {(round(size), bold) for size, bold in out["font_faces"]}
     assert opened <= faces(out["fs"]), sorted(opened - faces(out["fs"]))  # measured ones too
     assert out["kivy_deprecations"] == []

@@ -12,8 +12,8 @@ def test_screenshots_of_the_customer_screens(run_scenario: Scenario) -> None:
     part of a UI test)."""
     report = run_scenario("screenshots", lang="zh_CN,en")
     expected = {
-        "zh_CN": "cleaning\n请使用其他收银台。",
-        "en": "cleaning\nPlease use another checkout.",
+        "zh_CN": "暂停服务：正在清洁。\n请使用其他收银台。",
+        "en": "Closed for cleaning.\nPlease use another checkout.",
     }
     assert report["result"]["out_of_service"] == expected
     for lang in expected:

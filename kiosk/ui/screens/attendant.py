@@ -39,7 +39,8 @@ from kiosk.ui.presenters.attendant_entry import EntryError, last_error
 from kiosk.ui.presenters.attendant_item import ItemTarget
 from kiosk.ui.presenters.text import Text
 from kiosk.ui.screens.base import KioskScreen
-from kiosk.ui.widgets import KioskButton, KioskLabel
+from kiosk.ui.screens.fit import caption_width
+from kiosk.ui.widgets import KioskButton, KioskLabel, min_touch
 
 if TYPE_CHECKING:
     from kiosk.checkout import Event
@@ -137,6 +138,28 @@ class QueueItem(BoxLayout):  # type: ignore[misc]  # Kivy has no type hints
     blocking = BooleanProperty(False)
 
 
+class QueueActions(BoxLayout):  # type: ignore[misc]
+    """An intervention's buttons: side by side when every caption fits its share of the row on
+    one line, else one above the other (a narrow queue: 800x480, portrait, a long caption)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._arrange_soon = Clock.create_trigger(self._arrange, -1)  # before the next frame
+        self.bind(width=self._arrange_soon, children=self._arrange_soon)
+
+    def _arrange(self, *_args: Any) -> None:
+        app = App.get_running_app()
+        buttons = list(self.children)
+        if app is None or not buttons:
+            return
+        share = (self.width - self.spacing * (len(buttons) - 1)) / len(buttons)
+        room = share - app.fs * 0.5  # KioskButton keeps fs * 0.5 of its width for padding
+        side_by_side = all(caption_width(b.text, b.font_size, b.bold) <= room for b in buttons)
+        rows = 1 if side_by_side else len(buttons)
+        self.orientation = "horizontal" if side_by_side else "vertical"
+        self.height = max(min_touch(), app.fs * 2.6) * rows + self.spacing * (rows - 1)
+
+
 class AttendantScreen(AttendantBase):
     """The intervention queue, the sale's lines and the lane's switches."""
 
@@ -200,7 +223,7 @@ class AttendantScreen(AttendantBase):
         self.widget("lines").data = [
             {
                 "text": f"{row.line}. {row.name}  × {row.qty}   {row.amount}"
-                + ("  ✕" if row.voided else "")
+                + ("  " + text._("(voided)") if row.voided else "")
                 + ("  *" if row.adjusted else ""),
                 "line": row.line,
                 "disabled": row.voided or not panel.can_edit_lines,
