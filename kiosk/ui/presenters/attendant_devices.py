@@ -126,6 +126,10 @@ def _test(
     return "", None, "", False
 
 
+def _detail(detail: str, t: Translate) -> str:
+    return t(DETAIL_MSGIDS[detail]) if detail in DETAIL_MSGIDS else detail
+
+
 def _seconds(value: Any) -> str:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return f"{value:g}"
@@ -162,7 +166,7 @@ def device_rows(
                 kind=str(device.get("kind", "")),
                 ok=ok,
                 status=t(N_("OK")) if ok else t(N_("Fault")),
-                detail=str(device.get("detail", "")),
+                detail=_detail(str(device.get("detail", "")), t),
                 fake=bool(device.get("fake")),
                 test_label=label,
                 test_command=command,
@@ -233,6 +237,56 @@ class DeviceTestResults:
         return t(N_("Test stopped")), False
 
 
+# The words the device adapters' health reports use (kiosk.hw), shown in the staff language;
+# anything else (a fault's own message, a light escalated) is shown as the adapter said it.
+DETAIL_MSGIDS: Final[Mapping[str, str]] = {
+    **LIGHT_STATE_MSGIDS,
+    "off": N_("Off"),
+    "open": N_("Open"),
+    "closed": N_("Closed"),
+    "no switch fitted": N_("No drawer switch fitted"),
+    "paper near end": N_("Paper near its end"),
+    "connected": N_("Connected"),
+    "disconnected": N_("Disconnected"),
+    "unplugged": N_("Unplugged"),
+    "closed down": N_("Closed down"),
+}
+
+# What the device log says a report was (the lane's device kinds, kiosk.lane_devices, and the
+# screen's own words for the other events); a kind not listed here is shown as it came.
+REPORT_MSGIDS: Final[Mapping[str, str]] = {
+    "opened": N_("opened"),
+    "closed": N_("closed"),
+    "left_open": N_("left open"),
+    "not_opened": N_("did not open"),
+    "pulsed": N_("opened by the kiosk"),
+    "paper_near_end": N_("paper near its end"),
+    "paper_out": N_("out of paper"),
+    "paper_ok": N_("paper loaded"),
+    "cover_open": N_("cover open"),
+    "cover_closed": N_("cover closed"),
+    "offline": N_("offline"),
+    "back_online": N_("back online"),
+    "printed": N_("receipt printed"),
+    "not_printed": N_("receipt not printed"),
+    "disconnected": N_("disconnected"),
+    "connected": N_("connected"),
+    "reconnected": N_("reconnected"),
+    "too_long": N_("a read too long for a barcode"),
+    "non_printable": N_("a read with unprintable characters"),
+    "undecodable": N_("a read that could not be decoded"),
+    "bad_framing": N_("a read without its end of line"),
+    "empty": N_("an empty read"),
+    "incomplete": N_("an incomplete read"),
+    "unmapped_key": N_("a key the scanner's layout does not know"),
+    "fault": N_("fault"),
+    "test_ok": N_("test passed"),
+    "test_fault": N_("test failed"),
+    "test_timeout": N_("test timed out"),
+    "test_stopped": N_("test stopped"),
+}
+
+
 class DeviceLog:
     """The device reports seen while the screen is open, newest first (at most MAX_REPORTS)."""
 
@@ -252,9 +306,9 @@ class DeviceLog:
                 self._add("drawer", "pulsed", "")
             elif name == "device_test_result":
                 device = str(event.get("device", ""))
-                self._add(device, f"test {event.get('result', '')}", str(event.get("message", "")))
+                self._add(device, f"test_{event.get('result', '')}", str(event.get("message", "")))
             elif name in ("receipt_printed", "receipt_not_printed"):
-                status = "printed" if name == "receipt_printed" else "not printed"
+                status = "printed" if name == "receipt_printed" else "not_printed"
                 self._add("printer", status, str(event.get("message", event.get("job", ""))))
 
     def _add(self, device: str, status: str, detail: str) -> None:
@@ -267,5 +321,6 @@ class DeviceLog:
             title = (
                 t(DEVICE_MSGIDS[_family(device)]) if _family(device) in DEVICE_MSGIDS else device
             )
-            out.append(f"{title}: {status}" + (f" ({detail})" if detail else ""))
+            said = t(REPORT_MSGIDS[status]) if status in REPORT_MSGIDS else status
+            out.append(f"{title}: {said}" + (f" ({detail})" if detail else ""))
         return "\n".join(out)

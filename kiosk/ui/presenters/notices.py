@@ -1,7 +1,9 @@
 """The simple customer screens: help requested, out of service, and "still there?".
 
-Out of service shows customers only that the lane is closed and, when staff gave one, the
-reason; technical detail (a storage fault's message) is for the attendant screens. Plain Python
+Out of service shows customers only that the lane is closed and, when staff closed it for one
+of the reasons customers are told (``CUSTOMER_REASONS``: cleaning, maintenance, the end of the
+day), that reason in the customer's language. Any other reason (a storage fault's message, a
+free text) is for the attendant screens only: customers never see it, in any language. Plain Python
 (no Kivy); called on the Kivy thread.
 """
 
@@ -11,10 +13,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from kiosk.ui.presenters.attendant_entry import N_
 from kiosk.ui.presenters.text import Text
 
 # Sent by "I'm still here" (kiosk.lane_idle): answers the prompt, the sale goes on.
 CONTINUE_COMMAND: Final[dict[str, str]] = {"cmd": "still_here"}
+
+
+# The ``out_of_service`` reasons customers are told, and how (the command's ``reason``).
+CUSTOMER_REASONS: Final[Mapping[str, str]] = {
+    "cleaning": N_("Closed for cleaning."),
+    "maintenance": N_("Closed for maintenance."),
+    "end of day": N_("Closed for the day."),
+}
 
 
 @dataclass(frozen=True)
@@ -38,10 +49,8 @@ def present_help(view: Mapping[str, Any], text: Text) -> NoticeView:
 
 
 def present_out_of_service(view: Mapping[str, Any], text: Text) -> NoticeView:
-    reason = str(view.get("out_of_service") or "")
-    # A storage or device fault's text is technical: customers see only that the lane is shut.
-    technical = reason.startswith(("storage", "device", "kiosk.db"))
-    shown = reason if reason and not technical and reason != "closed by staff" else ""
+    reason = str(view.get("out_of_service") or "").strip().lower()
+    shown = text._(CUSTOMER_REASONS[reason]) if reason in CUSTOMER_REASONS else ""
     message = text._("Please use another checkout.")
     return NoticeView(
         title=text._("This checkout is closed"),

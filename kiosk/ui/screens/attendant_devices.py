@@ -80,7 +80,8 @@ class AttendantDevicesScreen(AttendantBase):
             box.add_widget(self._item(row, app))
 
     def _item(self, row: DeviceRow, app: KioskApp) -> DeviceItem:
-        fake = f" ({app.t('simulated', app.staff_lang)})" if row.fake else ""
+        simulated = app.t("simulated", app.staff_lang)  # outside the f-string: Babel finds it
+        fake = f" ({simulated})" if row.fake else ""
         item = DeviceItem(
             title=row.title + fake,
             status=row.status,

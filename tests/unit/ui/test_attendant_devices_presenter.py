@@ -50,6 +50,8 @@ def test_rows_show_health_and_the_lane_tests() -> None:
         assert rows[name].test_hint == ""  # no test run yet
     for name in ("drawer", "light", "scanner", "scale"):
         assert rows[name].extra_command is None  # only the printer has a second button
+    assert rows["printer"].detail == "Ready"  # an adapter's word, in the staff language
+    assert rows["light"].detail == "Off"
     assert rows["scale"].title == "scale"  # an unknown device keeps its own name
     assert rows["scale"].test_hint == ""
     for row in rows.values():
@@ -75,11 +77,13 @@ def test_device_log_keeps_the_newest_reports() -> None:
     )
     lines = log.text(t).splitlines()
     assert lines == [
-        "Receipt printer: not printed (paper_out: no paper)",
+        "Receipt printer: receipt not printed (paper_out: no paper)",
         "Cash drawer: fault (relay stuck)",
         "Cash drawer: closed",
-        "Cash drawer: pulsed",
+        "Cash drawer: opened by the kiosk",
     ]
+    log.on_lane([{"event": "device_status", "device": "scanner", "status": "beeped", "detail": {}}])
+    assert log.text(t).splitlines()[0] == "Scanner: beeped"  # a kind it has no words for
     log.on_lane([{"event": "drawer_opened"}] * (MAX_REPORTS + 3))
     assert len(log.lines) == MAX_REPORTS
 
@@ -217,7 +221,7 @@ def test_an_unusable_scan_says_why_and_an_unknown_symbology_uses_the_identifier(
 def test_device_log_lists_test_results() -> None:
     log = DeviceLog()
     log.on_lane([result("light", "fault", "light_fault: pin stuck; back to ready")])
-    assert log.text(t) == "Status light: test fault (light_fault: pin stuck; back to ready)"
+    assert log.text(t) == "Status light: test failed (light_fault: pin stuck; back to ready)"
 
 
 def test_printer_test_results_ok_and_fault_show_under_the_printer_row() -> None:
@@ -234,4 +238,17 @@ def test_printer_test_results_ok_and_fault_show_under_the_printer_row() -> None:
     assert rows_of(VIEW, results)["light"].test_hint == ""  # only the printer's result
     log = DeviceLog()
     log.on_lane([result("printer", "fault", "cover_open: the printer cover is open")])
-    assert log.text(t) == "Receipt printer: test fault (cover_open: the printer cover is open)"
+    assert log.text(t) == "Receipt printer: test failed (cover_open: the printer cover is open)"
+
+
+def test_every_word_of_the_log_and_the_rows_is_a_translated_msgid() -> None:
+    """Each word the screen shows for a device report or health is looked up in the catalog."""
+    from kiosk.lane_devices import DEVICE_KINDS
+    from kiosk.ui.i18n import Translations
+    from kiosk.ui.presenters.attendant_devices import DETAIL_MSGIDS, REPORT_MSGIDS
+
+    kinds = {kind for device in DEVICE_KINDS.values() for kind in device}
+    assert kinds <= set(REPORT_MSGIDS)  # every kind the lane accepts has its words
+    translations = Translations(["zh_CN"])
+    for msgid in (*REPORT_MSGIDS.values(), *DETAIL_MSGIDS.values()):
+        assert translations.gettext(msgid, "zh_CN") != msgid, msgid

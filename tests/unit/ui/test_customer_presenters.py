@@ -68,14 +68,21 @@ def test_help_says_whether_the_attendant_was_called(text_of: Make) -> None:
     assert called.message == "An attendant has been called and will be with you shortly."
 
 
-def test_out_of_service_shows_customers_only_a_staff_reason(text_of: Make) -> None:
+def test_out_of_service_shows_customers_only_a_reason_they_are_told(text_of: Make) -> None:
     given = present_out_of_service(view(out_of_service="cleaning"), text_of("en"))
-    assert given.message == "cleaning\nPlease use another checkout." and given.action == ""
-    technical = present_out_of_service(
-        view(out_of_service="storage: disk I/O error at /var/lib"), text_of("en")
-    )
-    assert "disk" not in technical.message
-    assert technical.title == "This checkout is closed"
+    assert given.message == "Closed for cleaning.\nPlease use another checkout."
+    assert given.action == ""
+    chinese = present_out_of_service(view(out_of_service="Maintenance"), text_of("zh_CN"))
+    assert "maintenance" not in chinese.message.lower() and "\n" in chinese.message
+    for hidden in (  # a fault's text, the lane's own words, a free text: never to customers
+        "storage: disk I/O error at /var/lib",
+        "the saved lane could not be read: Expecting value: line 1 column 1",
+        "closed by staff",
+        "printer jammed, see Li",
+    ):
+        shown = present_out_of_service(view(out_of_service=hidden), text_of("en"))
+        assert shown.message == "Please use another checkout.", hidden
+        assert shown.title == "This checkout is closed"
 
 
 def test_still_there_prompts_then_waits_for_staff(text_of: Make) -> None:
