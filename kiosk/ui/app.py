@@ -185,7 +185,6 @@ class KioskApp(App):  # type: ignore[misc]
         for name in (registry.NAMES[0], *registry.FOLLOWERS):  # the first is shown first
             self.screen(name)
         Window.bind(on_request_close=self._refuse_close, on_keyboard=self._on_keyboard)
-        Window.show_cursor = False
         self.bridge = LaneBridge(self.runner, self.on_lane)
         self.bind(high_contrast=self._palette, lang=self._relabel)
         self._palette(self, self.high_contrast)
