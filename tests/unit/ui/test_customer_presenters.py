@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import segno
+
 from kiosk.ui.presenters.attract import present_attract
 from kiosk.ui.presenters.notices import (
     CONTINUE_COMMAND,
@@ -11,7 +13,7 @@ from kiosk.ui.presenters.notices import (
     present_out_of_service,
     present_still_there,
 )
-from kiosk.ui.presenters.receipt import present_receipt
+from kiosk.ui.presenters.receipt import QR_TEXT_MAX_BYTES, present_receipt, qr_text
 from kiosk.ui.presenters.text import Text
 from tests.unit.ui.conftest import view
 
@@ -50,9 +52,36 @@ def test_a_receipt_the_printer_failed_is_shown_with_a_qr(text_of: Make) -> None:
         mode="complete", last_receipt={**RECEIPT, "printed": False, "print_error": "paper_out"}
     )
     shown = present_receipt(fields, text_of("zh_CN"))
-    assert shown.qr_payload == "Rs0001-k01-7" and shown.receipt_text == "RECEIPT TEXT"
+    assert shown.qr_payload == "RECEIPT TEXT" and shown.receipt_text == "RECEIPT TEXT"
     assert shown.message == "打印机无法打印小票。请扫描此二维码保存小票。"
     assert shown.change == ""
+
+
+def test_the_qr_holds_the_receipt_compact_or_its_barcode_when_too_long(text_of: Make) -> None:
+    printed = "  Demo Store  \n\n农夫山泉 550ml        1 x 2.00      2.00\n" + "-" * 32 + "\n"
+    assert qr_text(printed) == "Demo Store\n农夫山泉 550ml  1 x 2.00  2.00\n--------"
+    failed = {"printed": False, "print_error": "paper_out"}
+    short = present_receipt(
+        view(last_receipt={**RECEIPT, **failed, "text": printed}), text_of("en")
+    )
+    assert short.qr_payload == qr_text(printed)
+    assert short.message == "The printer cannot print your receipt. Scan this code to keep it."
+    long_text = "\n".join(f"商品 {n}  1 x 9.99  9.99" for n in range(60))  # over the limit
+    assert len(qr_text(long_text).encode()) > QR_TEXT_MAX_BYTES
+    long = present_receipt(
+        view(last_receipt={**RECEIPT, **failed, "text": long_text}), text_of("en")
+    )
+    assert long.qr_payload == "Rs0001-k01-7" and long.receipt_text == long_text
+    assert "attendant" in long.message
+
+
+def test_the_longest_receipt_in_a_qr_fits_a_symbol_a_phone_reads_off_the_panel() -> None:
+    """QR_TEXT_MAX_BYTES of UTF-8, Chinese or not, make a version 25 symbol at most, at the
+    error level the screen draws (kiosk.ui.widgets.QrImage)."""
+    chinese = ("农夫山泉" * 200).encode()[: QR_TEXT_MAX_BYTES - QR_TEXT_MAX_BYTES % 3].decode()
+    for payload in (chinese, "x" * QR_TEXT_MAX_BYTES):
+        assert segno.make(payload, error="m", micro=False).version <= 25
+    assert segno.make("x" * (QR_TEXT_MAX_BYTES + 1), error="m", micro=False).version > 25
 
 
 def test_a_receipt_still_printing_says_so(text_of: Make) -> None:
