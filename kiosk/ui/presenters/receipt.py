@@ -3,8 +3,8 @@ code when the printer could not print it.
 
 The QR holds the receipt itself (its text, made compact: ``qr_text``) when that fits a symbol a
 phone still reads off the panel (``QR_TEXT_MAX_BYTES``), so the customer keeps it by scanning
-it; a longer receipt's QR holds its barcode payload instead, which an attendant scans to print
-it later (the message says which).
+it; a longer receipt's QR holds its barcode payload instead (what a return starts from), and
+the message sends the customer to an attendant, who reprints it once the printer works.
 
 Plain Python (no Kivy; the QR image is made by the screen with segno); called on the Kivy
 thread when a sale completes and when the print job's outcome arrives.
