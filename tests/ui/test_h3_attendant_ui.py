@@ -95,16 +95,32 @@ def cash(d: Any, lang: str) -> None:
     d.wait(lambda: "shift-" in d.app.screen("attendant_shift").status, "the shift opened")
     d.tap("back")
     d.wait_screen("attendant")
-    d.send({"cmd": "scan", "code": WATER})  # the attendant scans for the customer
-    d.send({"cmd": "scan", "code": CRISPS})
+    d.tap("logout")  # the shift is open: the customer sells
+    d.wait_screen("attract")
+    d.scan(WATER)
+    d.wait_screen("basket")
+    d.scan(CRISPS)
     d.wait(lambda: len(d.app.view["lines"]) == 2, "two lines")
+    d.tap("pay_button")
+    d.wait_screen("payment")
+    d.tap(text=d.ui(lambda: d.app.t("Cash (an attendant comes)")))  # the customer's language
+    d.wait(
+        lambda: any(i["reason"] == "cash_payment" for i in d.app.view["interventions"]),
+        "the attendant called for cash",
+    )
+    d.result[lang]["cash_screen"] = d.app.screen_name
+    d.scan(BADGE)  # the attendant comes
+    d.wait_screen("attendant")
     d.frames()
+    d.result[lang]["cash_queue"] = d.ui(
+        lambda: [c.title for c in d.widget("queue").children if hasattr(c, "title")]
+    )
     d.ui(lambda: d.app.screen("attendant").open_line(1))
     d.wait_screen("attendant_item")
     d.screenshot(lang, "attendant_item")
     d.tap("back")
     d.wait_screen("attendant")
-    d.tap("take_cash")
+    d.tap(text=_t(d, "Take cash"))  # the queue's button for the cash payment
     d.wait_screen("attendant_cash")
     d.keys("keypad", ["2", "0", "00"])
     d.result[lang]["tendered_shown"] = d.ui(lambda: d.widget("tendered").text)
@@ -319,6 +335,10 @@ def _check_cash(found: dict[str, Any], lang: str, db: Path) -> None:
     screens = found["screens"]
     for screen in ("attendant", "attendant_shift", "attendant_item", "attendant_cash"):
         assert screen in screens
+    # the customer chose cash by touch; the attendant found it waiting in the queue
+    assert screens.index("basket") < screens.index("payment") < screens.index("attendant_cash")
+    assert len(found["cash_queue"]) == 1
+    assert found["cash_screen"] == "processing"  # the customer waits, told an attendant comes
     assert "20.00" in found["tendered_shown"]
     assert "11.50" in found["change_shown"]  # 20.00 for 8.50
     assert found["drawer_waiting"]
