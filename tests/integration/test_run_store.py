@@ -20,6 +20,7 @@ import pytest
 
 from provisioning import run_store
 from provisioning.run_store import Layout, RunStoreError
+from provisioning.store_watch import read_failures
 
 BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.skipif(
@@ -246,6 +247,47 @@ def test_a_program_that_keeps_failing_is_reported_with_its_log(
     assert "make stop" in message
     assert run_store.main(["stop", "--dir", str(layout.root)]) == 0
     assert run_store.supervisord_pid(layout) is None
+
+
+@pytest.mark.timeout(180)
+def test_a_program_that_crashes_again_after_start_is_stopped_and_reported(
+    layout: Layout, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After make run has returned: supervisord would restart it forever; the store's event
+    listener (provisioning/store_watch.py) stops it and reports it (here at 2 crashes)."""
+    real = run_store.watch_command
+    monkeypatch.setattr(
+        run_store, "watch_command", lambda store, bin_dir: f"{real(store, bin_dir)} --limit 2"
+    )
+    run_store.start(layout, BIN, headless=True, env={})
+    assert "[eventlistener:store_watch]" in layout.conf.read_text()
+    first = program_pid(layout, "central-finance")
+    os.kill(first, signal.SIGKILL)
+    wait_until(
+        "central-finance running again",
+        lambda: (
+            program_pid(layout, "central-finance") not in (0, first)
+            and run_store.states(layout)["central-finance"] == "RUNNING"
+        ),
+    )
+    assert read_failures(layout.failures) == []  # one crash is not a loop
+    os.kill(program_pid(layout, "central-finance"), signal.SIGKILL)
+    wait_until("the crash loop reported", lambda: bool(read_failures(layout.failures)))
+    (failure,) = read_failures(layout.failures)
+    assert (failure["program"], failure["event"]) == ("central-finance", "crash_loop")
+    assert failure["action"].startswith("stopped")
+    wait_until(
+        "central-finance stopped",
+        lambda: run_store.states(layout)["central-finance"] == "STOPPED",
+    )
+    time.sleep(2)
+    assert run_store.states(layout)["central-finance"] == "STOPPED"  # not restarted
+    assert run_store.states(layout)["kiosk"] == "RUNNING"  # the rest of the store sells on
+    capsys.readouterr()
+    assert run_store.main(["status", "--dir", str(layout.root)]) == 0
+    out = capsys.readouterr().out
+    assert "central-finance keeps failing: 2 unexpected exits" in out
+    assert "store_watch: central-finance keeps failing" in layout.log("store_watch").read_text()
 
 
 # ------------------------------------------------------------------------ sd_notify in place
