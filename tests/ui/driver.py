@@ -122,6 +122,8 @@ class Driver:
         def find() -> Any:
             return self.button_with(text) if text is not None else self.widget(widget_id or "")
 
+        if self.ui(lambda: _scroll_into_view(find())):
+            self.frames(2)  # laid out where it was scrolled to
         touch = self.ui(lambda: self._touch_down(find()))
         self.ui(touch.touch_up)  # the next turn of the event loop
 
@@ -212,6 +214,27 @@ class Driver:
         self.ui(ask)
         Path(taken.result(WAIT_S)).replace(path)
         return path
+
+
+def _scroll_into_view(target: Any) -> bool:
+    """Scroll the ScrollView that holds ``target`` until it shows it whole, as a user would
+    before touching it; True when it had to (Kivy thread)."""
+    from kivy.uix.scrollview import ScrollView
+    from kivy.uix.widget import Widget
+
+    view = target.parent
+    while isinstance(view, Widget) and not isinstance(view, ScrollView):
+        view = view.parent  # up to the root, whose parent is the window (its own parent)
+    if not isinstance(view, ScrollView):
+        return False
+    left, bottom = target.to_window(target.x, target.y)
+    right, top = target.to_window(target.right, target.top)
+    v_left, v_bottom = view.to_window(view.x, view.y)
+    v_right, v_top = view.to_window(view.right, view.top)
+    if left >= v_left and right <= v_right and bottom >= v_bottom and top <= v_top:
+        return False
+    view.scroll_to(target, padding=0, animate=False)
+    return True
 
 
 def _record_font_faces() -> set[tuple[float, bool]]:

@@ -266,6 +266,13 @@ def sizes(d: Driver, lang: str) -> None:
     d.result["queue"] = d.ui(
         lambda: [c.title for c in d.widget("queue").children if hasattr(c, "title")]
     )
+    d.tap("service")  # "Close the lane" asks why in the queue's place: check that too
+    d.wait(lambda: d.app.screen("attendant").closing, "the reasons to close")
+    _record(d, "attendant closing")
+    d.screenshot(folder, "attendant_closing")
+    d.tap(text=d.ui(lambda: d.app.t("Keep it open", d.app.staff_lang)))
+    d.wait(lambda: not d.app.screen("attendant").closing, "the queue again")
+    d.frames(2)
     for left, msgid in ((1, "Age checked: OK"), (0, "Do not add")):  # so the sale can be paid
         d.tap(text=d.ui(lambda m=msgid: d.app.t(m, d.app.staff_lang)))
         d.wait(lambda n=left: len(d.app.view.get("interventions") or ()) == n, "one cleared")

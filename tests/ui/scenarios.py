@@ -152,21 +152,34 @@ def _screenshots(d: Driver, lang: str) -> None:
     _finish(d)
 
 
+def _staff(d: Driver, msgid: str) -> str:
+    return str(d.ui(lambda: d.app.t(msgid, d.app.staff_lang)))
+
+
 def _out_of_service(d: Driver, lang: str) -> None:
-    """An attendant closes the lane and logs out (the customer's language is kept), then
-    opens it again."""
+    """An attendant closes the lane for cleaning by touch and logs out (the customer's language
+    is kept), then opens it again."""
     d.scan(STAFF_BADGE)
-    d.wait(lambda: d.app.view.get("attendant"), "the attendant logged in")
-    d.send({"cmd": "out_of_service", "on": True, "reason": "cleaning"})
+    d.wait_screen("attendant")
+    d.tap("service")  # "Close the lane": it asks why, in the queue's place
+    d.wait(lambda: d.app.screen("attendant").closing, "the reasons")
+    d.frames(2)
+    d.screenshot(lang, "attendant_close_lane")
+    d.result.setdefault("close_reasons", {})[lang] = d.ui(
+        lambda: [b.text for b in d.widget("queue").walk() if type(b).__name__ == "KioskButton"]
+    )
+    d.tap(text=_staff(d, "Cleaning"))
     d.wait(lambda: d.app.view.get("mode") == "out_of_service", "out of service")
-    d.send({"cmd": "staff_logout"})
+    d.result.setdefault("closed_reason", {})[lang] = d.app.view.get("out_of_service")
+    d.tap("logout")
     d.wait_screen("out_of_service")
     d.screenshot(lang, "out_of_service")
     d.result["out_of_service"][lang] = d.ui(lambda: d.widget("message").text)
     d.scan(STAFF_BADGE)
-    d.wait(lambda: d.app.view.get("attendant"), "the attendant logged in again")
-    d.send({"cmd": "out_of_service", "on": False})
-    d.send({"cmd": "staff_logout"})
+    d.wait_screen("attendant")
+    d.tap("service")  # "Open the lane"
+    d.wait(lambda: d.app.view.get("mode") != "out_of_service", "open again")
+    d.tap("logout")
     d.wait_screen("attract")
 
 

@@ -72,6 +72,9 @@ def _sale(d: Driver, lang: str) -> None:
     d.wait_screen("lookup")
     lookup = d.app.screen("lookup")
     d.wait(lambda: lookup.panel == "categories" and _has_button(d, BAKERY[lang]), "categories")
+    d.wait(  # the pictures are decoded on a thread of their own
+        lambda: all(t.picture is not None for t in lookup.ids.categories.children), "pictures"
+    )
     d.screenshot(lang, "lookup_categories")
     d.tap(text=BAKERY[lang])
     d.wait(lambda: lookup.panel == "results" and lookup.local.results, "the bakery's items")

@@ -16,6 +16,9 @@ def test_screenshots_of_the_customer_screens(run_scenario: Scenario) -> None:
         "en": "Closed for cleaning.\nPlease use another checkout.",
     }
     assert report["result"]["out_of_service"] == expected
+    assert report["result"]["closed_reason"] == {"zh_CN": "cleaning", "en": "cleaning"}
+    for reasons in report["result"]["close_reasons"].values():  # three reasons, none, keep open
+        assert len(set(reasons)) == 5, reasons
     for lang in expected:
         for screen in ("attract", "basket", "help", "receipt", "out_of_service"):
             assert (SHOTS / lang / f"{screen}.png").stat().st_size > 1000, (lang, screen)

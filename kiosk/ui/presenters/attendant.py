@@ -312,6 +312,27 @@ def attendant_panel(
     )
 
 
+# Why an attendant closes the lane, offered as buttons: the reason sent (one customers are told,
+# kiosk.ui.presenters.notices.CUSTOMER_REASONS) and the button's msgid.
+CLOSE_REASONS: Final[tuple[tuple[str, str], ...]] = (
+    ("cleaning", N_("Cleaning")),
+    ("maintenance", N_("Maintenance")),
+    ("end of day", N_("End of day")),
+)
+
+
+def close_lane_actions(t: Translate) -> tuple[Action, ...]:
+    """The choice "Close the lane" opens: a reason customers are told, none, or not at all."""
+    return (
+        *(
+            Action(reason, t(msgid), out_of_service_command(True, reason))
+            for reason, msgid in CLOSE_REASONS
+        ),
+        Action("no_reason", t(N_("No reason")), out_of_service_command(True)),
+        Action("keep_open", t(N_("Keep it open"))),  # no command: back to the queue
+    )
+
+
 def out_of_service_command(on: bool, reason: str = "") -> dict[str, Any]:
     """``out_of_service`` on (with an optional reason shown to customers) or off."""
     command: dict[str, Any] = {"cmd": "out_of_service", "on": on}

@@ -26,10 +26,12 @@ from kivy.uix.gridlayout import GridLayout
 from kiosk.ui.i18n import LANGUAGES
 from kiosk.ui.presenters.attendant import (
     ITEM_SCREEN,
+    Action,
     AttendantPanel,
     QueueRow,
     attendant_panel,
     cancel_sale_command,
+    close_lane_actions,
     duration_text,
     logout_command,
     out_of_service_command,
@@ -138,11 +140,13 @@ class QueueItem(BoxLayout):  # type: ignore[misc]  # Kivy has no type hints
     blocking = BooleanProperty(False)
 
 
-class QueueActions(BoxLayout):  # type: ignore[misc]
-    """An intervention's buttons: side by side when every caption fits its share of the row on
-    one line, else one above the other (a narrow queue: 800x480, portrait, a long caption)."""
+class QueueActions(GridLayout):  # type: ignore[misc]  # Kivy has no type hints
+    """An intervention's buttons in as many columns as fit every caption on one line: all side
+    by side when they fit, else in two columns, else one above the other (a narrow queue at
+    800x480 or in portrait, a long caption)."""
 
     def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("cols", 1)  # until the buttons are measured
         super().__init__(**kwargs)
         self._arrange_soon = Clock.create_trigger(self._arrange, -1)  # before the next frame
         self.bind(width=self._arrange_soon, children=self._arrange_soon)
@@ -152,12 +156,17 @@ class QueueActions(BoxLayout):  # type: ignore[misc]
         buttons = list(self.children)
         if app is None or not buttons:
             return
-        share = (self.width - self.spacing * (len(buttons) - 1)) / len(buttons)
-        room = share - app.fs * 0.5  # KioskButton keeps fs * 0.5 of its width for padding
-        side_by_side = all(caption_width(b.text, b.font_size, b.bold) <= room for b in buttons)
-        rows = 1 if side_by_side else len(buttons)
-        self.orientation = "horizontal" if side_by_side else "vertical"
-        self.height = max(min_touch(), app.fs * 2.6) * rows + self.spacing * (rows - 1)
+        gap = self.spacing[0]
+        widest = max(caption_width(b.text, b.font_size, b.bold) for b in buttons)
+        cols = len(buttons)
+        while cols > 1:
+            share = (self.width - gap * (cols - 1)) / cols
+            if widest <= share - app.fs * 0.5:  # KioskButton keeps fs * 0.5 for padding
+                break
+            cols -= 1
+        rows = -(-len(buttons) // cols)
+        self.cols = cols
+        self.height = max(min_touch(), app.fs * 2.6) * rows + self.spacing[1] * (rows - 1)
 
 
 class AttendantScreen(AttendantBase):
@@ -174,15 +183,18 @@ class AttendantScreen(AttendantBase):
     out_of_service = BooleanProperty(False)
     out_of_service_reason = StringProperty("")
     confirm_cancel = BooleanProperty(False)
+    closing = BooleanProperty(False)  # "Close the lane" asks why, in the queue's place
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.panel: AttendantPanel | None = None
         self._tick: Any = None
         self._shown_rows: tuple[QueueRow, ...] | None = None
+        self._reasons_shown = False
 
     def entered(self, app: KioskApp) -> None:
         self.confirm_cancel = False
+        self._stop_closing()
         if self._tick is None:
             self._tick = Clock.schedule_interval(self._refresh_waits, WAIT_REFRESH_S)
 
@@ -219,7 +231,11 @@ class AttendantScreen(AttendantBase):
         self.out_of_service_reason = panel.out_of_service_reason
         if not panel.can_cancel_sale:
             self.confirm_cancel = False
-        self._show_queue(panel.rows, app)
+        if self.closing and not panel.out_of_service:
+            self._show_close_reasons(app)
+        else:
+            self._stop_closing()
+            self._show_queue(panel.rows, app)
         self.widget("lines").data = [
             {
                 "text": f"{row.line}. {row.name}  × {row.qty}   {row.amount}"
@@ -281,8 +297,44 @@ class AttendantScreen(AttendantBase):
         self.send(app, cancel_sale_command())
 
     def toggle_service(self) -> None:
+        """Open the lane; or ask why it is closing (a reason customers are told, or none)."""
         app: KioskApp = App.get_running_app()
-        self.send(app, out_of_service_command(not self.out_of_service))
+        if self.out_of_service:
+            self.send(app, out_of_service_command(False))
+            return
+        self.closing = True
+        self._show_close_reasons(app)
+
+    def _show_close_reasons(self, app: KioskApp) -> None:
+        if self._reasons_shown:
+            return
+        self._reasons_shown = True
+        self._shown_rows = None  # the queue is drawn again after the choice
+        text = self.text(app)
+        box = self.widget("queue")
+        box.clear_widgets()
+        item = QueueItem(
+            title=text._("Why is the lane closing?"),
+            item=text._("Customers are told the reason in their language."),
+        )
+        for action in close_lane_actions(text._):
+            button = KioskButton(text=action.label)
+            button.bind(on_release=lambda _b, a=action: self._close_with(a))
+            item.ids["buttons"].add_widget(button)
+        box.add_widget(item)
+
+    def _close_with(self, action: Action) -> None:
+        app: KioskApp = App.get_running_app()
+        self._stop_closing()
+        if action.command is not None:
+            self.send(app, action.command)
+        if app.view:
+            self.present(app.view, app)
+
+    def _stop_closing(self) -> None:
+        if self.closing:
+            self.closing = False
+            self._reasons_shown = False
 
     def reprint(self) -> None:
         self.send(App.get_running_app(), reprint_command())

@@ -6,17 +6,20 @@ model. The lane's answers (``search_results``, ``item_added``, ``error``) reach 
 through ``on_events``, which the app's ``on_lane`` calls before it presents the view.
 
 A category with a picture is a ``CategoryTile``: the picture, scaled to fit and never
-stretched, above one label with the name; pictures are loaded once per file (on this thread:
-small PNG/JPEG files from the kiosk's disk) and one that cannot be read is logged once and the
-tile falls back to the initial and the name.
+stretched, above one label with the name. Pictures are read and decoded on the screen's own
+reader thread, as Kivy's ``Loader`` does (nothing is read from disk on the Kivy thread), once
+per file; the texture is made on the Kivy thread when the file is decoded. Until then, and for
+good when a file cannot be read (logged once), the tile shows the initial and the name.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Final
 
+from kivy.clock import Clock
 from kivy.properties import BooleanProperty, ListProperty, ObjectProperty, StringProperty
 
 from kiosk.ui.presenters import lookup as p
@@ -47,6 +50,19 @@ class CategoryTile(KioskButton):
     lookup.kv: the picture fills the tile above the label)."""
 
     picture = ObjectProperty(None, allownone=True)
+
+
+def _read_picture(path: str) -> Any:
+    """Read and decode a picture file (the reader thread; no GL: the texture is made later, on
+    the Kivy thread). None when no image loader can read it."""
+    from kivy.core.image import ImageLoader
+
+    return ImageLoader.load(path, keep_data=True)
+
+
+def _show(tile: CategoryTile, category: p.Category, texture: Any) -> None:
+    tile.picture = texture
+    tile.text = category.tile_text(pictured=True)
 
 
 def fit_picture(
@@ -84,6 +100,8 @@ class LookupScreen(KioskScreen):
         super().__init__(**kwargs)
         self.local = p.LookupLocal()
         self._pictures: dict[str, Any] = {}  # picture path -> texture (None: unreadable)
+        self._loading: dict[str, list[Any]] = {}  # path being read -> who waits for it
+        self._reader: ThreadPoolExecutor | None = None  # reads and decodes the pictures
         self._app: KioskApp | None = None
         self._keyboard_built = False
 
@@ -159,24 +177,43 @@ class LookupScreen(KioskScreen):
         grid = self.ids.categories
         grid.clear_widgets()
         for category in self.local.categories:
-            picture = self._picture(category.picture) if category.picture else None
-            tile = CategoryTile(text=category.tile_text(pictured=picture is not None))
+            tile = CategoryTile(text=category.tile_text(pictured=False))
             tile.colour = list(category.colour)
-            tile.picture = picture
             tile.bind(on_release=lambda *_a, key=category.key: self.open_category(key))
             grid.add_widget(tile)
+            if category.picture:
+                self._picture(category.picture, lambda t, c=category, w=tile: _show(w, c, t))
 
-    def _picture(self, path: str) -> Any:
-        """The texture of a category picture, loaded once; None when it cannot be read."""
-        if path not in self._pictures:
-            from kivy.core.image import Image as CoreImage
+    def _picture(self, path: str, show: Any) -> None:
+        """``show(texture)`` once the picture at ``path`` is decoded: at once when it was
+        before, never when it cannot be read (logged once)."""
+        if path in self._pictures:
+            if self._pictures[path] is not None:
+                show(self._pictures[path])
+            return
+        waiting = self._loading.get(path)
+        if waiting is not None:
+            waiting.append(show)
+            return
+        self._loading[path] = [show]
+        if self._reader is None:
+            self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pictures")
+        future = self._reader.submit(_read_picture, path)
+        future.add_done_callback(  # on the reader's thread: the rest on the Kivy thread
+            lambda done: Clock.schedule_once(lambda _dt: self._decoded(path, done), 0)
+        )
 
-            try:
-                self._pictures[path] = CoreImage(path).texture
-            except Exception:  # any loader failure: the tile without its picture
-                logger.exception("category picture %s cannot be shown", path)
-                self._pictures[path] = None
-        return self._pictures[path]
+    def _decoded(self, path: str, done: Future[Any]) -> None:
+        shows = self._loading.pop(path, [])
+        error = done.exception()
+        image = None if error is not None else done.result()
+        if image is None:
+            logger.error("category picture %s cannot be shown: %s", path, error or "no loader")
+            self._pictures[path] = None
+            return
+        texture = self._pictures[path] = image.texture  # made here, on the Kivy thread
+        for show in shows:
+            show(texture)
 
     def _build_keyboard(self) -> None:
         grid = self.ids.keyboard

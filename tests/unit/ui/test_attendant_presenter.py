@@ -200,3 +200,22 @@ def test_commands_are_valid_lane_commands(
 ) -> None:
     assert command == expected
     parse_command(command)
+
+
+def test_closing_the_lane_offers_the_reasons_customers_are_told_none_or_not_at_all() -> None:
+    from kiosk.ui.presenters.notices import CUSTOMER_REASONS
+
+    actions = p.close_lane_actions(t)
+    assert [a.key for a in actions] == [
+        "cleaning",
+        "maintenance",
+        "end of day",
+        "no_reason",
+        "keep_open",
+    ]
+    for action in actions[:3]:  # each a reason the customer screen has words for
+        assert action.key in CUSTOMER_REASONS
+        assert action.command == {"cmd": "out_of_service", "on": True, "reason": action.key}
+        parse_command(dict(action.command))
+    assert actions[3].command == {"cmd": "out_of_service", "on": True}
+    assert actions[4].command is None and actions[4].label == "Keep it open"
