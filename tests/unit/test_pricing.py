@@ -616,3 +616,18 @@ def test_item_count_counts_each_items_and_one_per_weighed_line(basket: Basket) -
     totals = price_basket(basket, TaxConfig(codes=CODES), "CNY")
     expected = sum(int(ln.qty) if ln.unit == "ea" else 1 for ln in basket.active_lines())
     assert totals.item_count == expected
+
+
+def test_a_rounding_unit_of_the_pool_lands_on_the_same_line_whatever_the_scan_order() -> None:
+    """Two lines that cost the same (2 x 1.00 and 1 x 2.00 of one SKU) share a 1-fen pool
+    (a line discounted below zero): the fen goes to the same one scanned either way."""
+    below_zero = replace(line(9, 1, "VAT13", adjustments=(damaged(-2),)), sku="B")
+
+    def amounts(first: int, second: int) -> dict[tuple[str, int], int]:
+        pair = replace(line(first, 100, "VAT13", qty="2"), sku="A")
+        single = replace(line(second, 200, "VAT13"), sku="A")
+        totals = price_basket(Basket([below_zero, pair, single]), TaxConfig(), "CNY")
+        by_no = {p.line_no: p.amount for p in totals.lines}
+        return {("pair", 2): by_no[first], ("single", 1): by_no[second]}
+
+    assert amounts(1, 2) == amounts(2, 1) == {("pair", 2): 199, ("single", 1): 200}
