@@ -254,6 +254,8 @@ def sizes(d: Driver, lang: str) -> None:
     d.ui(d.app.back)
     _force(d, "still_there", idle="prompt")
     check("still_there")
+    _force(d, "still_there", idle="suspended")  # the basket kept for an attendant
+    _record(d, "still_there suspended")
     _force(d, "out_of_service", mode="out_of_service", out_of_service_reason="cleaning")
     check("out_of_service")
     d.ui(d.app.refresh)
@@ -284,7 +286,10 @@ def sizes(d: Driver, lang: str) -> None:
         check(overlay)
     d.send({"cmd": "staff_logout"})
     d.wait_screen("basket")
+    d.sim("printer.paper_out")  # the receipt on screen with its QR: the fuller layout
     d.send({"cmd": "pay", "method": "card"})
+    d.wait_screen("receipt")
+    d.wait(lambda: d.widget("qr").payload, "the receipt's QR")
     check("receipt")
 
 
