@@ -45,6 +45,7 @@ from kiosk.ui import format as fmt
 from kiosk.ui.bridge import LaneBridge
 from kiosk.ui.fonts import register_fonts, type_scale
 from kiosk.ui.i18n import LANGUAGES, Translations
+from kiosk.ui.palette import PALETTES
 from kiosk.ui.presenters.messages import notice_of
 from kiosk.ui.presenters.router import UiLocal, overlay_after, route
 from kiosk.ui.presenters.text import Text
@@ -58,38 +59,6 @@ logger = logging.getLogger(__name__)
 
 APP_KV: Final = __file__.rsplit(".", 1)[0] + ".kv"
 
-PALETTES: Final[dict[str, dict[str, list[float]]]] = {
-    "normal": {
-        "bg": [0.96, 0.96, 0.94, 1],
-        "panel": [1, 1, 1, 1],
-        "fg": [0.1, 0.1, 0.12, 1],
-        "muted": [0.35, 0.35, 0.4, 1],
-        "accent": [0.0, 0.45, 0.3, 1],
-        "button": [0.0, 0.45, 0.3, 1],
-        "button_down": [0.0, 0.3, 0.2, 1],
-        "button_fg": [1, 1, 1, 1],
-        "secondary": [0.2, 0.3, 0.55, 1],
-        "help": [0.8, 0.35, 0.0, 1],
-        "error": [0.7, 0.05, 0.05, 1],
-        "banner": [0.85, 0.1, 0.1, 1],
-        "banner_fg": [1, 1, 1, 1],
-    },
-    "high_contrast": {
-        "bg": [0, 0, 0, 1],
-        "panel": [0, 0, 0, 1],
-        "fg": [1, 1, 1, 1],
-        "muted": [1, 1, 0.6, 1],
-        "accent": [1, 1, 0, 1],
-        "button": [1, 1, 0, 1],
-        "button_down": [0.7, 0.7, 0, 1],
-        "button_fg": [0, 0, 0, 1],
-        "secondary": [0, 1, 1, 1],
-        "help": [1, 0.6, 0, 1],
-        "error": [1, 0.3, 0.3, 1],
-        "banner": [1, 0, 0, 1],
-        "banner_fg": [1, 1, 1, 1],
-    },
-}
 # Keys that do something in a plain Kivy app (Escape closes, F1 opens settings...): swallowed.
 _SWALLOWED_KEYS: Final = frozenset({27, 9, *range(282, 294)})  # Escape, Tab, F1-F12
 

@@ -227,8 +227,10 @@ def sizes(d: Driver, lang: str) -> None:
 
     window = d.ui(lambda: tuple(Window.size))
     size = f"{window[0]}x{window[1]}"
-    folder = f"sizes/{size}/{lang}"
-    d.result.update(window=size, lang=lang, problems={}, checked=[])
+    contrast = d.ui(lambda: bool(d.app.high_contrast))
+    folder = f"sizes/{size}{'-high-contrast' if contrast else ''}/{lang}"
+    d.result.update(window=size, lang=lang, problems={}, checked=[], folder=folder)
+    d.result["clear_colour"] = d.ui(lambda: list(Window.clearcolor))
 
     def check(name: str) -> None:
         _check(d, name, folder)

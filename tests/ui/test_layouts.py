@@ -12,6 +12,7 @@ import pytest
 
 from kiosk.ui.fonts import faces
 from kiosk.ui.i18n import LANGUAGES
+from kiosk.ui.palette import PALETTES
 from kiosk.ui.screens.registry import NAMES
 from tests.ui.conftest import SHOTS, Scenario
 from tests.ui.layouts import PLANTED
@@ -35,6 +36,21 @@ def test_every_screen_fits_the_window_with_9_mm_touch_targets_and_whole_texts(
     assert out["kivy_deprecations"] == []
     for name in NAMES:
         assert (SHOTS / "sizes" / size / lang / f"{name}.png").stat().st_size > 1000, name
+
+
+def test_the_high_contrast_palette_on_every_screen(run_scenario: Scenario) -> None:
+    """The same checks with ``[ui] high_contrast`` on (the palette's contrast ratios are in
+    tests/unit/ui/test_palette.py); screenshots in sizes/1024x600-high-contrast/."""
+    out = run_scenario(
+        "tests.ui.layouts:sizes", lang="en", default_language='"en"', high_contrast="true"
+    )
+    result = out["result"]
+    assert result["folder"] == "sizes/1024x600-high-contrast/en"
+    assert result["clear_colour"] == PALETTES["high_contrast"]["bg"]
+    assert sorted(result["checked"]) == sorted(NAMES)
+    assert result["problems"] == {}
+    for name in NAMES:
+        assert (SHOTS / result["folder"] / f"{name}.png").stat().st_size > 1000, name
 
 
 def test_the_text_check_finds_wrapped_cut_and_clipped_texts(run_scenario: Scenario) -> None:
