@@ -163,9 +163,11 @@ class CashDesk:
             drawer_text = ""
         taken = self.taken or {}
         change = int(taken.get("change", 0))
+        # what was handed over stays beside its change until the next amount is typed
+        typed = not self.entry.empty or self.taken is None
         return CashModel(
             remaining=money(remaining),
-            tendered=money(self.entry.minor),
+            tendered=money(self.entry.minor if typed else int(taken.get("tendered", 0))),
             quick=tuple(
                 (amount, money(amount)) for amount in quick_tenders(remaining, self.currency)
             ),

@@ -106,7 +106,10 @@ def test_change_and_waiting_for_the_drawer_then_closed() -> None:
     assert model.waiting_for_drawer
     assert model.drawer_text == "Waiting for the drawer to close"
     assert model.completed
-    assert model.tendered == "¥0.00"  # the entry was cleared
+    assert model.tendered == "¥20.00"  # what was handed over, beside its change
+    desk.entry.press("5")
+    assert desk.model(view(remaining=0), t, money).tendered == "¥0.05"  # a new amount typed
+    desk.entry.press("clear")
     desk.on_lane([{"event": "device_status", "device": "drawer", "status": "closed"}])
     model = desk.model(view(remaining=0, drawer="closed"), t, money)
     assert not model.waiting_for_drawer
