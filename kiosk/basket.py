@@ -146,6 +146,25 @@ class Line:
         )
 
 
+def order_key(line: Line, adjusted: object) -> tuple[object, ...]:
+    """``line``'s place in an order of what it is (SKU, unit, price, quantity, fixed amount,
+    tax code, then ``adjusted``: a summary of its own adjustments), not of when it was scanned;
+    the line number only breaks ties between lines that are otherwise the same. The promotions
+    engine and pricing spread amounts over lines in this order, so scanning the same items in
+    another order changes no line's figures."""
+    fixed = -1 if line.fixed_amount is None else line.fixed_amount
+    return (
+        line.sku,
+        line.unit,
+        line.unit_price,
+        line.qty,
+        fixed,
+        line.tax_code,
+        adjusted,
+        line.line_no,
+    )
+
+
 @dataclass(slots=True)
 class Basket:
     """Lines in scan order plus basket-level adjustments. Voided lines stay, marked ``voided``,

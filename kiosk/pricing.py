@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 
-from kiosk.basket import Basket, Line
+from kiosk.basket import Basket, Line, order_key
 from kiosk.config import CashConfig, TaxConfig
 from kiosk.errors import InvalidCommand, LaneError, MoneyError
 from kiosk.money import Money, exponent, round_to_increment
@@ -144,26 +144,11 @@ def _amounts(work: list[_Work], basket_adjustment: int) -> list[int]:
     # ``allocate`` gives a unit it must round to the earlier of two equal remainders: spread
     # the pool in an order of what the lines are, not of when they were scanned, so scanning
     # the same items in another order never moves a fen from one line to another.
-    order = sorted(range(len(work)), key=lambda i: _canonical(work[i]))
+    order = sorted(range(len(work)), key=lambda i: order_key(work[i].line, work[i].own))
     shares = [0] * len(work)
     for i, share in zip(order, allocate(pool, [weights[i] for i in order]), strict=True):
         shares[i] = share
     return [weight + share for weight, share in zip(weights, shares, strict=True)]
-
-
-def _canonical(w: _Work) -> tuple[object, ...]:
-    line = w.line
-    fixed = -1 if line.fixed_amount is None else line.fixed_amount
-    return (
-        line.sku,
-        line.unit,
-        line.unit_price,
-        line.qty,
-        fixed,
-        line.tax_code,
-        w.own,
-        line.line_no,
-    )
 
 
 def _line_taxes(work: list[_Work], amounts: list[int], tax: TaxConfig) -> list[int]:

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from kiosk.basket import Basket, Line
+from kiosk.basket import Basket, Line, order_key
 from kiosk.errors import LaneError
 from kiosk.money import Money
 from kiosk.pricing import line_gross
@@ -88,19 +88,6 @@ def _manual(line: Line, currency: str) -> tuple[int, bool]:
     return total, overridden
 
 
-def _key(line: Line, manual: tuple[int, bool]) -> tuple[object, ...]:
-    return (
-        line.sku,
-        line.unit,
-        line.unit_price,
-        line.qty,
-        -1 if line.fixed_amount is None else line.fixed_amount,
-        line.tax_code,
-        manual,
-        line.line_no,
-    )
-
-
 def _gross(line: Line, groupable: bool, currency: str, rounding: str) -> int:
     """``pricing.line_gross``, with a short cut for whole items at the shelf price (the
     product of two whole numbers needs no rounding)."""
@@ -129,7 +116,7 @@ def build_items(
             raise LaneError(f"basket has line number {line.line_no} twice")
         seen.add(line.line_no)
         adjusted = _manual(line, currency)
-        keyed.append((_key(line, adjusted), line, adjusted))
+        keyed.append((order_key(line, adjusted), line, adjusted))
     keyed.sort(key=lambda entry: entry[0])
     items = []
     for pos, (_, line, (manual, overridden)) in enumerate(keyed):
